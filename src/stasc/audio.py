@@ -1,0 +1,144 @@
+"""Audio input: decode any soundfile-readable file, resample, and build channel views.
+
+Every problem with an input file raises :class:`AudioError`, which names the file and the
+problem, so a long run can report it and go on with the rest.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+from torch import Tensor
+
+MonoViews = Literal[1, 3]
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be used: missing, empty, corrupt, truncated or non-finite."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: ``samples`` is float32 ``(channels, samples)``."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.shape[-1] / self.sample_rate
+
+
+def load(path: str | Path) -> Audio:
+    """Read a WAV/FLAC/OGG file (any bit depth, any channel count) as float32 ``(channels, samples)``.
+
+    Raises:
+        AudioError: the file is missing, empty, not audio, truncated, or carries NaN/Inf.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "file is empty (0 bytes)")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(path, f"not a readable audio file ({err})") from err
+    try:
+        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(path, f"corrupt audio data ({err})") from err
+    if data.shape[0] == 0:
+        raise AudioError(path, "contains no audio frames")
+    promised = _wav_declared_frames(path)
+    if promised is not None and data.shape[0] < promised:
+        # libsndfile quietly shortens a cut-off WAV to the frames it holds; the header says more
+        raise AudioError(path, f"truncated: header promises {promised} frames, file holds {data.shape[0]}")
+    if not np.isfinite(data).all():
+        raise AudioError(path, "contains NaN or Inf samples")
+    return Audio(np.ascontiguousarray(data.T), int(sample_rate))
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames the RIFF/WAVE ``data`` chunk header declares, or None (not WAV, or streamed size)."""
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"fmt ":
+                fmt = handle.read(size + (size & 1))
+                block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+            elif chunk_id == b"data":
+                if block_align == 0 or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                handle.seek(size + (size & 1), 1)
+
+
+def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` with soxr (high quality), keeping the dtype; a no-op at equal rates."""
+    if source_rate <= 0 or target_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {source_rate} → {target_rate}")
+    if source_rate == target_rate:
+        return samples
+    out = soxr.resample(samples.T, source_rate, target_rate, quality="HQ")
+    return np.ascontiguousarray(out.T, dtype=samples.dtype)
+
+
+def channel_views(samples: Tensor, *, mono_views: MonoViews = 1) -> Tensor:
+    """Build the paper's channel views from ``(channels, samples)`` → ``(views, samples)``.
+
+    Stereo gives left, right and mid = (left + right) / 2. More than two channels: the first two
+    are left and right. Mono gives one view, or three equal views when ``mono_views == 3`` so a
+    mono set has the same view count as a stereo one.
+    """
+    if samples.ndim != 2:
+        raise ValueError(f"expected (channels, samples), got shape {tuple(samples.shape)}")
+    if samples.shape[0] == 1:
+        if mono_views not in (1, 3):
+            raise ValueError(f"mono_views must be 1 or 3, got {mono_views}")
+        return samples.expand(mono_views, -1).contiguous()
+    left, right = samples[0], samples[1]
+    return torch.stack([left, right, 0.5 * (left + right)])
+
+
+def view_names(n_channels: int, *, mono_views: MonoViews = 1) -> list[str]:
+    """Names of the views :func:`channel_views` makes, in order."""
+    if n_channels == 1:
+        return ["mono"] if mono_views == 1 else ["mono", "mono", "mono"]
+    return ["left", "right", "mid"]
+
+
+def load_views(
+    path: str | Path, sample_rate: int, *, mono_views: MonoViews = 1, channels: int | None = None
+) -> Tensor:
+    """Load a file, resample it to ``sample_rate`` and return float32 views ``(views, samples)``.
+
+    ``channels``: when given (1 or 2), the file must have that many channels (mono vs stereo),
+    so every clip of a dataset gives the same number of views.
+    """
+    audio = load(path)
+    n_channels = audio.samples.shape[0]
+    if channels is not None and (n_channels >= 2) != (channels >= 2):
+        raise AudioError(path, f"has {n_channels} channel(s); this dataset expects {channels}")
+    samples = resample(audio.samples, audio.sample_rate, sample_rate)
+    return channel_views(torch.from_numpy(samples), mono_views=mono_views)

@@ -1,0 +1,132 @@
+"""``nn.Module`` wrappers of the feature functions: defaults resolved once, bases as buffers.
+
+Each transform maps channel views ``Tensor (..., views, samples)`` at the spec's sample rate to
+spectrograms ``(..., views', rows, frames)``; ``views' = views`` except for HPSS-MFCC, which
+splits every view into harmonic and percussive (SPEC §2: L-h, L-p, R-h, R-p, mid-h, mid-p).
+Work is done in chunks of ``chunk_size`` signals so a large batch never holds every
+intermediate spectrogram at once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor, nn
+
+from stasc.features import functional as F
+from stasc.features.cqt import ConstantQTransform, amplitude_to_db
+from stasc.features.hpss import hpss
+from stasc.features.spec import FeatureSpec
+
+
+class _ChunkedTransform(nn.Module, ABC):
+    """Flattens leading dims, runs ``_signals`` over chunks, restores the leading dims."""
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int) -> None:
+        super().__init__()
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.spec = spec
+        self.chunk_size = chunk_size
+
+    @abstractmethod
+    def _signals(self, signals: Tensor) -> Tensor:
+        """``Tensor (N, samples)`` → ``(N, k, rows, frames)``."""
+
+    def forward(self, views: Tensor) -> Tensor:
+        """``Tensor (..., V, samples)`` → ``(..., V·k, rows, frames)``, k = views per input view."""
+        if views.ndim < 2:
+            raise ValueError(f"expected (..., views, samples), got shape {tuple(views.shape)}")
+        lead = views.shape[:-1]
+        flat = views.reshape(-1, views.shape[-1])
+        parts = [self._signals(chunk) for chunk in flat.split(self.chunk_size)]
+        out = torch.cat(parts)  # N, k, R, T
+        return out.reshape(*lead[:-1], lead[-1] * out.shape[1], *out.shape[-2:])
+
+
+class MFCC(_ChunkedTransform):
+    """librosa-parity MFCC (``kind='mfcc'``)."""
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 8) -> None:
+        super().__init__(spec, chunk_size=chunk_size)
+        mel = torch.from_numpy(
+            F.mel_filterbank(spec.sample_rate, spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
+        )
+        self.register_buffer("mel_basis", mel, persistent=False)
+        self.register_buffer("dct_basis", torch.from_numpy(F.dct_matrix(spec.n_mfcc, spec.n_mels)), persistent=False)
+        self.register_buffer("window", torch.hann_window(spec.n_fft, periodic=True, dtype=torch.float64), persistent=False)
+        self._sparse_cache: dict[tuple[torch.dtype, torch.device], Tensor] = {}
+
+    def _mel_for(self, signals: Tensor) -> Tensor:
+        basis = self.mel_basis.to(signals.dtype)
+        if signals.device.type != "cpu":
+            return basis  # dense products are fast on accelerators; sparse CSR only pays on CPU
+        key = (signals.dtype, signals.device)
+        if key not in self._sparse_cache:
+            with warnings.catch_warnings():  # "sparse CSR support is in beta": the product used is stable
+                warnings.simplefilter("ignore", UserWarning)
+                self._sparse_cache[key] = basis.to_sparse_csr()
+        return self._sparse_cache[key]
+
+    def mfcc(self, signals: Tensor) -> Tensor:
+        """``Tensor (N, samples)`` → ``(N, n_mfcc, frames)``."""
+        return F.mfcc(
+            signals,
+            n_fft=self.spec.n_fft,
+            hop_length=self.spec.hop_length,
+            mel_basis=self._mel_for(signals),
+            dct_basis=self.dct_basis.to(signals.dtype),
+            top_db=self.spec.top_db,
+            window=self.window.to(signals.dtype),
+        )
+
+    def _signals(self, signals: Tensor) -> Tensor:
+        return self.mfcc(signals).unsqueeze(1)
+
+
+class CQT(_ChunkedTransform):
+    """librosa-parity constant-Q magnitude in dB relative to each view's maximum (``kind='cqt'``)."""
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 8) -> None:
+        super().__init__(spec, chunk_size=chunk_size)
+        self.cqt = ConstantQTransform(
+            spec.sample_rate,
+            hop_length=spec.hop_length,
+            n_bins=spec.n_bins,
+            bins_per_octave=spec.bins_per_octave,
+            fmin=spec.cqt_fmin,
+            filter_scale=spec.filter_scale,
+        )
+
+    def _signals(self, signals: Tensor) -> Tensor:
+        return amplitude_to_db(self.cqt(signals), top_db=self.spec.top_db).unsqueeze(1)
+
+
+class HPSSMFCC(_ChunkedTransform):
+    """MFCC of the harmonic and the percussive part of each view (``kind='hpss_mfcc'``)."""
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 4) -> None:
+        super().__init__(spec, chunk_size=chunk_size)
+        self.mfcc = MFCC(spec, chunk_size=chunk_size)
+
+    def _signals(self, signals: Tensor) -> Tensor:
+        harmonic, percussive = hpss(
+            signals,
+            n_fft=self.spec.hpss_n_fft,
+            hop_length=self.spec.hpss_hop_length,
+            kernel_size=self.spec.hpss_kernel,
+            margin=self.spec.hpss_margin,
+        )
+        parts = torch.stack([harmonic, percussive], dim=1)  # N, 2, samples
+        coefficients = self.mfcc.mfcc(parts.reshape(-1, parts.shape[-1]))
+        return coefficients.reshape(signals.shape[0], 2, *coefficients.shape[-2:])
+
+
+def build_transform(spec: FeatureSpec, *, chunk_size: int | None = None) -> nn.Module:
+    """The transform for a spec's kind."""
+    kinds: dict[str, type[_ChunkedTransform]] = {"mfcc": MFCC, "cqt": CQT, "hpss_mfcc": HPSSMFCC}
+    if chunk_size is None:
+        return kinds[spec.kind](spec)
+    return kinds[spec.kind](spec, chunk_size=chunk_size)
