@@ -10,9 +10,14 @@ import dataclasses
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import yaml
+
+from stasc.features.spec import FeatureSpec
+from stasc.models.config import ModelConfig
 
 T = TypeVar("T")
 
@@ -70,6 +75,12 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         return value
     if annotation is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads "1e-4" (no dot) as a string: accept any numeric text
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -150,3 +161,154 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
 def with_overrides(config: T, overrides: Mapping[str, Any]) -> T:
     """A copy of a config dataclass with (nested) overrides applied and validated."""
     return from_dict(type(config), merge(to_dict(config), overrides))
+
+
+# --- The experiment: everything a training run needs, as presets (YAML) with overrides ---
+
+
+@dataclass
+class InputConfig:
+    """What the network sees: features (one → 1 channel; two → stacked channels), patches, views."""
+
+    features: list[FeatureSpec] = field(default_factory=lambda: [FeatureSpec.named("mfcc2048")])
+    mono_views: Literal[1, 3] = 1
+    patch_width: int = 128
+    patch_shift: int = 32
+    patch_size: tuple[int, int] = (128, 128)
+    cache_dtype: Literal["float32", "float16"] = "float32"
+    # normalisation statistics from at most this many training clips (None: all of them)
+    normalization_clips: int | None = 2000
+
+    def __post_init__(self) -> None:
+        if not self.features:
+            raise ValueError("input.features must name at least one feature")
+        if len({spec.hop_length / spec.sample_rate for spec in self.features}) > 1:
+            raise ValueError("stacked features must share one frame grid (hop_length / sample_rate)")
+        if self.patch_width < 1 or self.patch_shift < 1:
+            raise ValueError(f"patch width and shift must be positive, got {self.patch_width}, {self.patch_shift}")
+        if min(self.patch_size) < 1:
+            raise ValueError(f"patch_size must be positive, got {self.patch_size}")
+
+
+@dataclass
+class MixupConfig:
+    enabled: bool = False
+    alpha: float = 0.2  # not given in the paper (SPEC §4)
+
+    def __post_init__(self) -> None:
+        if self.alpha <= 0:
+            raise ValueError(f"mixup.alpha must be positive, got {self.alpha}")
+
+
+@dataclass
+class TrainConfig:
+    """The paper's recipe (§6.2) by default: Adam 1e-4, L2 5e-4, batch 256, ≤100 epochs, patience 20."""
+
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    batch_size: int = 256
+    eval_batch_size: int = 512
+    max_epochs: int = 100
+    patience: int = 20
+    seed: int = 0
+    num_workers: int = 0
+    accelerator: str = "auto"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"  # auto: bf16-mixed on CUDA, 32-true on CPU
+    channels_last: bool = True  # applied on CUDA only
+    limit_train_batches: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("lr", "batch_size", "eval_batch_size", "max_epochs", "devices", "num_nodes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if self.weight_decay < 0 or self.patience < 1 or self.num_workers < 0:
+            raise ValueError(
+                f"need weight_decay >= 0, patience >= 1, num_workers >= 0; got {self.weight_decay}, "
+                f"{self.patience}, {self.num_workers}"
+            )
+        if not 0 < self.limit_train_batches <= 1:
+            raise ValueError(f"train.limit_train_batches must be in (0, 1], got {self.limit_train_batches}")
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole run: input, network, mixup and training settings."""
+
+    name: str = "custom"
+    description: str = ""
+    input: InputConfig = field(default_factory=InputConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.model.in_channels != len(self.input.features):
+            raise ValueError(
+                f"model.in_channels ({self.model.in_channels}) must equal the number of stacked "
+                f"input.features ({len(self.input.features)})"
+            )
+
+
+def _expand_feature_names(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Let ``input.features`` list names (``mfcc2048``) or ``{name: …, field: value}`` overrides."""
+    data = dict(data)
+    section = data.get("input")
+    if isinstance(section, Mapping) and isinstance(section.get("features"), list):
+        section = dict(section)
+        expanded = []
+        for item in section["features"]:
+            if isinstance(item, str):
+                expanded.append(to_dict(FeatureSpec.named(item)))
+            elif isinstance(item, Mapping) and "name" in item:
+                overrides = {k: v for k, v in item.items() if k != "name"}
+                expanded.append(merge(to_dict(FeatureSpec.named(str(item["name"]))), overrides))
+            else:
+                expanded.append(item)
+        section["features"] = expanded
+        data["input"] = section
+    return data
+
+
+def experiment_from_dict(data: Mapping[str, Any]) -> ExperimentConfig:
+    return from_dict(ExperimentConfig, _expand_feature_names(data))
+
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_experiment(preset: str | Path, overrides: Mapping[str, Any] | None = None) -> ExperimentConfig:
+    """A preset by name (``stasc/presets/NAME.yaml``) or a YAML file path, with ``--set`` overrides."""
+    path = Path(preset)
+    if not path.suffix:
+        path = PRESET_DIR / f"{preset}.yaml"
+        if not path.is_file():
+            raise ConfigError(f"unknown preset {str(preset)!r}; presets: {', '.join(preset_names())}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    base = _expand_feature_names(data)
+    if overrides:
+        base = merge(base, _expand_feature_names(overrides))
+    try:
+        return experiment_from_dict(base)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
+
+
+def save_experiment(config: ExperimentConfig, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    tmp.replace(path)

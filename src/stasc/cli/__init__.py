@@ -13,14 +13,14 @@ from collections.abc import Sequence
 
 from stasc import __version__
 from stasc.audio import AudioError
-from stasc.cli import demo, download, extract, folds
+from stasc.cli import demo, download, evaluate, extract, folds, train
 from stasc.data.datasets import DatasetError
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = (demo, extract, folds, download)
+SUBCOMMANDS = (demo, extract, folds, train, evaluate, download)
 
 
 def build_parser() -> argparse.ArgumentParser:

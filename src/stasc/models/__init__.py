@@ -1,0 +1,18 @@
+"""The networks: the paper's DCNN built from a block list, with STAP or temporal-mean pooling."""
+
+from stasc.models.config import BlockSpec, ConvSpec, ModelConfig
+from stasc.models.dcnn import DCNN, DCNNOutput, build_model, count_macs
+from stasc.models.pooling import Pooled, SpatialTemporalAttentionPooling, TemporalMeanPooling
+
+__all__ = [
+    "DCNN",
+    "BlockSpec",
+    "ConvSpec",
+    "DCNNOutput",
+    "ModelConfig",
+    "Pooled",
+    "SpatialTemporalAttentionPooling",
+    "TemporalMeanPooling",
+    "build_model",
+    "count_macs",
+]

@@ -1,0 +1,181 @@
+"""Prediction on new audio: ``Predictor.from_checkpoint(path).predict_file(...)``.
+
+A checkpoint holds the weights, the resolved configuration, the normalisation statistics and the
+class names, so nothing else is needed. A recording is cut into windows of ``window_seconds``
+(default 10 s, the training clip length) every ``hop_seconds``; the last window is aligned to the
+end of the recording so every window is full length (a recording shorter than one window is one
+window). A window's probabilities are the mean over all its patches and views (SPEC §4); the
+file's are the mean over its windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from stasc.audio import channel_views, load, resample
+from stasc.config import ExperimentConfig, experiment_from_dict
+from stasc.features.patches import Normalizer, cut_patches, resize_patches
+from stasc.features.transforms import build_transform
+from stasc.models import build_model
+
+REQUIRED_KEYS = ("config", "classes", "normalizers")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, unreadable or lacks what prediction needs."""
+
+
+@dataclass
+class WindowPrediction:
+    start: float
+    end: float
+    probabilities: np.ndarray  # (classes,)
+
+
+@dataclass
+class FilePrediction:
+    """One recording: its windows (a timeline) and the summary over all of them."""
+
+    path: Path
+    classes: tuple[str, ...]
+    windows: list[WindowPrediction]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return np.mean([w.probabilities for w in self.windows], axis=0)
+
+    @property
+    def label(self) -> str:
+        return self.classes[int(np.argmax(self.probabilities))]
+
+    @property
+    def duration(self) -> float:
+        return max(w.end for w in self.windows)
+
+
+def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
+    """Window start samples: every ``hop`` while a window fits, plus one aligned to the end."""
+    if window < 1 or hop < 1:
+        raise ValueError(f"window and hop must be positive, got {window}, {hop}")
+    if n_samples <= window:
+        return [0]
+    starts = list(range(0, n_samples - window + 1, hop))
+    if starts[-1] + window < n_samples:
+        starts.append(n_samples - window)
+    return starts
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The ``stasc`` section and weights of a checkpoint, or a :class:`CheckpointError` saying what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from err
+    if not isinstance(raw, dict) or "stasc" not in raw or "state_dict" not in raw:
+        raise CheckpointError(f"{path}: not a stasc checkpoint (no 'stasc' section or no weights)")
+    section = raw["stasc"]
+    missing = [key for key in REQUIRED_KEYS if key not in section]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    return {**section, "state_dict": raw["state_dict"]}
+
+
+class Predictor:
+    """A trained network with its feature pipeline, ready for audio files."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        classes: list[str],
+        normalizers: list[Normalizer],
+        model: nn.Module,
+        *,
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+    ) -> None:
+        if len(normalizers) != len(config.input.features):
+            raise CheckpointError(f"{len(normalizers)} normalisers for {len(config.input.features)} features")
+        self.config = config
+        self.classes = tuple(classes)
+        self.normalizers = normalizers
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.transforms = [build_transform(spec).to(self.device) for spec in config.input.features]
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, *, device: str | torch.device = "cpu", batch_size: int = 64) -> Predictor:
+        saved = read_checkpoint(path)
+        try:
+            config = experiment_from_dict(saved["config"])
+            normalizers = [Normalizer.from_dict(n) for n in saved["normalizers"]]
+        except ValueError as err:
+            raise CheckpointError(f"{path}: {err}") from err
+        if config.model.n_classes != len(saved["classes"]):
+            raise CheckpointError(
+                f"{path}: the network has {config.model.n_classes} outputs but {len(saved['classes'])} class names"
+            )
+        model = build_model(config.model)
+        weights = {k.removeprefix("model."): v for k, v in saved["state_dict"].items() if k.startswith("model.")}
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: weights do not fit the configured network ({err})") from err
+        return cls(config, saved["classes"], normalizers, model, device=device, batch_size=batch_size)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.input.features[0].sample_rate
+
+    def inputs(self, views: Tensor) -> Tensor:
+        """Network inputs of windows: ``views (W, V, samples)`` → ``(W, V'·P, C, H, W)`` patches."""
+        stacked = []
+        for spec_transform, normalizer in zip(self.transforms, self.normalizers):
+            spectrograms = spec_transform(views)  # W, V', R, T
+            normalized = normalizer.apply(spectrograms.unsqueeze(2)).squeeze(2)  # per coefficient
+            patches = cut_patches(normalized, width=self.config.input.patch_width, shift=self.config.input.patch_shift)
+            patches = resize_patches(patches, tuple(self.config.input.patch_size))  # W, V', P, H, W
+            stacked.append(patches.flatten(1, 2))  # W, V'·P, H, W
+        return torch.stack(stacked, dim=2)  # W, V'·P, C, H, W
+
+    @torch.inference_mode()
+    def window_probabilities(self, views: Tensor) -> Tensor:
+        """``views (W, V, samples)`` → mean patch probabilities per window ``(W, K)``."""
+        patches = self.inputs(views.to(self.device))
+        n_windows, per_window = patches.shape[:2]
+        flat = patches.flatten(0, 1)
+        probs = torch.cat([self.model(chunk).float().softmax(-1) for chunk in flat.split(self.batch_size)])
+        return probs.reshape(n_windows, per_window, -1).mean(1).cpu()
+
+    def predict_waveform(
+        self, samples: np.ndarray, sample_rate: int, *, window_seconds: float = 10.0, hop_seconds: float = 10.0
+    ) -> list[WindowPrediction]:
+        """``samples (channels, n)`` at any rate → one prediction per window."""
+        rate = self.sample_rate
+        samples = resample(np.asarray(samples, dtype=np.float32), sample_rate, rate)
+        views = channel_views(torch.from_numpy(samples), mono_views=self.config.input.mono_views)
+        window = max(1, round(window_seconds * rate))
+        starts = window_starts(views.shape[-1], window, max(1, round(hop_seconds * rate)))
+        length = min(window, views.shape[-1])
+        results: list[WindowPrediction] = []
+        for chunk in [starts[i : i + 8] for i in range(0, len(starts), 8)]:
+            batch = torch.stack([views[:, s : s + length] for s in chunk])
+            for start, probs in zip(chunk, self.window_probabilities(batch)):
+                results.append(WindowPrediction(start / rate, (start + length) / rate, probs.double().numpy()))
+        return results
+
+    def predict_file(self, path: str | Path, *, window_seconds: float = 10.0, hop_seconds: float = 10.0) -> FilePrediction:
+        audio = load(path)
+        windows = self.predict_waveform(
+            audio.samples, audio.sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds
+        )
+        return FilePrediction(Path(path), self.classes, windows)
