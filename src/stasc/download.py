@@ -63,6 +63,9 @@ AUDIO_PART = "audio"
 DOC_PART = "doc"
 
 
+_Callback = Callable[[int], None]
+
+
 class DownloadError(RuntimeError):
     """A file that could not be fetched, verified or extracted (the message says which and why)."""
 
@@ -281,6 +284,7 @@ def format_bytes(n: float) -> str:
 
 
 def format_seconds(seconds: float) -> str:
+    """``3.2 s``, ``12m05s`` or ``1h02m05s``."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -302,12 +306,10 @@ def summarize(report: DownloadReport) -> str:
         f"{counts['failed']} failed",
     ]
     lines += [f"  {note}" for note in report.notes]
-    if report.verified_clips or report.problems:
-        bad = len({name for name, _ in report.problems})
-        lines.append(
-            f"  verified: {report.verified_clips} clips listed in meta.csv, "
-            + ("all present and readable" if not bad else f"{bad} missing or unreadable")
-        )
+    if report.problems:
+        lines.append(f"  verification: {len(report.problems)} files missing or unreadable (listed above)")
+    elif report.verified_clips:
+        lines.append(f"  verified: all {report.verified_clips} clips listed in meta.csv are present and readable")
     if report.ok:
         lines.append(f"dataset: {report.dataset_path}")
     else:
@@ -394,7 +396,7 @@ def _stream(url: str, partial: _Partial, *, timeout_seconds: float, on_bytes: Ca
                 if stop.is_set():
                     raise DownloadInterrupted(url)
                 try:
-                    chunk = response.read(CHUNK_BYTES)
+                    chunk = response.read1(CHUNK_BYTES)  # what has arrived: steady progress on slow links
                 except (OSError, http.client.HTTPException) as err:  # timeout, reset, IncompleteRead
                     raise _NetworkError(_describe(err)) from err
                 if not chunk:
@@ -478,6 +480,7 @@ def fetch(
 
 
 def file_md5(path: Path) -> str:
+    """The md5 hex digest of a file, read in chunks."""
     hasher = hashlib.md5()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
@@ -537,7 +540,8 @@ def extract_zip(zip_path: str | Path, to: str | Path) -> dict[str, int]:
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                temporary = target.with_name(target.name + PART_SUFFIX)
+                # named after the zip too: two zips holding the same file may extract at once
+                temporary = target.with_name(f"{target.name}.{zip_path.stem}{PART_SUFFIX}")
                 with archive.open(info) as source, temporary.open("wb") as out:
                     shutil.copyfileobj(source, out, CHUNK_BYTES)
                 os.replace(temporary, target)
@@ -613,13 +617,14 @@ class _Progress:
         with self._lock:
             self.overall.update(n)
 
-    def _grow(self, n: int) -> None:
+    def grow(self, n: int) -> None:
+        """``n`` more bytes to download than planned (a file started again)."""
         with self._lock:
             self.overall.total += n
             self.overall.refresh()
 
     @contextmanager
-    def file(self, name: str, size_bytes: int, have: int) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    def file(self, name: str, size_bytes: int, have: int) -> Iterator[tuple[_Callback, _Callback]]:
         """Per-file bar; yields ``(on_bytes, on_restart)`` callbacks for :func:`fetch`."""
         slot = self._slots.get()
         bar = tqdm(total=size_bytes, initial=have, desc=name, unit="B", unit_scale=True, unit_divisor=1000,
@@ -631,7 +636,7 @@ class _Progress:
 
         def on_restart(discarded: int) -> None:
             bar.reset(total=size_bytes)
-            self._grow(discarded)
+            self.grow(discarded)
 
         try:
             yield on_bytes, on_restart
@@ -669,7 +674,8 @@ def check_space(to: Path, pending: Sequence[RemoteFile], *, jobs: int, keep_zips
     free = shutil.disk_usage(existing).free
     log.info("disk plan for %s: %s needed, %s free", to, format_bytes(needed), format_bytes(free))
     if needed > free:
-        how = "kept (--keep-zips)" if keep_zips else f"downloading at once (--jobs {jobs}; each is deleted once extracted)"
+        how = ("kept (--keep-zips)" if keep_zips
+               else f"downloading at once (--jobs {jobs}; each is deleted once extracted)")
         raise NotEnoughSpaceError(
             f"not enough free space for {to}: {format_bytes(needed)} needed, {format_bytes(free)} free "
             f"({format_bytes(extraction)} to extract, planned as {EXTRACTED_PER_ZIP_BYTE} × the zip sizes, "
@@ -693,8 +699,8 @@ def download_dataset(
     ``parts`` picks groups of zips (default: all); ``mirror`` replaces the registry's base URL;
     ``jobs`` files download at once. Files already extracted and intact are skipped, partial
     downloads resumed. A file that fails does not stop the others: it is reported in
-    :attr:`DownloadReport.failed`. At the end, ``meta.csv`` and every clip it lists are checked
-    (unless the meta or audio part was left out). Raises :class:`NotEnoughSpaceError` before
+    :attr:`DownloadReport.failed`. Once all files are in, ``meta.csv`` is checked (unless only the
+    doc part was asked for) and every clip it lists (unless the audio part was left out). Raises :class:`NotEnoughSpaceError` before
     anything is written if the disk is too small; ``KeyboardInterrupt`` stops the threads, keeping
     partial files for the next run.
     """
@@ -718,9 +724,11 @@ def download_dataset(
         zip_path = to / remote.name
         received = 0
         try:
+            planned_here = _bytes_here(to, remote)
             if _is_verified_zip(zip_path, remote):
                 status = "extracted"
             else:
+                bars.grow(planned_here - _bytes_here(to, remote))  # a wrong zip was deleted
                 with bars.file(remote.name, remote.size_bytes, _bytes_here(to, remote)) as (on_bytes, on_restart):
                     received = fetch(remote.url_at(mirror), zip_path, size_bytes=remote.size_bytes, md5=remote.md5,
                                      policy=policy, on_bytes=on_bytes, on_restart=on_restart, stop=stop)
@@ -760,7 +768,9 @@ def download_dataset(
         report.notes.append("verification of meta.csv skipped: only the doc part was downloaded")
     else:
         check_clips = AUDIO_PART not in skipped
-        report.verified_clips, report.problems = verify_dataset(report.dataset_path, clips=check_clips)
-        if not check_clips:
-            report.notes.append("clips not checked: the audio part was left out")
+        listed, report.problems = verify_dataset(report.dataset_path, clips=check_clips)
+        if check_clips:
+            report.verified_clips = listed
+        else:
+            report.notes.append(f"meta.csv lists {listed} clips; not checked: the audio part was left out")
     return report

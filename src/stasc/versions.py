@@ -15,8 +15,8 @@ def versions() -> dict[str, str]:
 
     return {
         "stasc": stasc.__version__,
-        "torch": torch.__version__,
-        "lightning": lightning.__version__,
-        "numpy": np.__version__,
+        "torch": str(torch.__version__),
+        "lightning": str(lightning.__version__),
+        "numpy": str(np.__version__),
         "python": platform.python_version(),
     }

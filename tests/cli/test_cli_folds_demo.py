@@ -41,11 +41,16 @@ def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[st
 
 
 @pytest.mark.slow
-def test_demo_runs_on_the_bundled_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+def test_demo_trains_and_reports_on_the_bundled_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--no-progress", "--set", "train.max_epochs=2"]) == 0
     printed = capsys.readouterr().out
     assert "sample: 1000 clips, 10 classes, 5 speakers" in printed
-    assert "1000 extracted" in printed
-    # a second run finds everything cached
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
-    assert "1000 already cached, 0 extracted" in capsys.readouterr().out
+    assert "sample" in printed and "±" in printed  # the Table-2 style line: accuracy mean ± std
+    assert len(list((out / "run").glob("fold-*/result.json"))) == 5
+    for name in ("report.md", "report.json"):
+        assert (out / "run" / name).is_file()
+    # a second run keeps every finished fold
+    before = (out / "run" / "fold-0" / "checkpoints" / "best.ckpt").stat().st_mtime_ns
+    assert main(["demo", "--out", str(out), "--no-progress", "--set", "train.max_epochs=2"]) == 0
+    assert (out / "run" / "fold-0" / "checkpoints" / "best.ckpt").stat().st_mtime_ns == before

@@ -9,8 +9,8 @@ batches every clip and view through one FFT per octave, and runs the projections
 matrix products (on the GPU when the input is there).
 
 Halving the rate: on CPU with soxr, exactly as librosa does; on other devices with a windowed
-sinc half-band filter in PyTorch (:func:`halve_rate`), which differs from soxr by a small fraction
-of a dB in the CQT (``benchmarks/features.py`` prints both).
+sinc half-band filter in PyTorch (:func:`halve_rate_sinc`, ``resampler='sinc'``), whose CQT stays
+within the parity bounds (tests/features/test_cqt.py measures it on CPU).
 """
 
 from __future__ import annotations
@@ -87,9 +87,17 @@ def octave_plan(
             f"CQT with {n_bins} bins from {fmin:.2f} Hz reaches {cutoff:.0f} Hz, above the Nyquist frequency "
             f"{sample_rate / 2:.0f} Hz of {sample_rate} Hz audio; use fewer bins or a higher sample rate"
         )
-    lengths_full = q * sample_rate / freqs
+    # librosa's early downsampling: when the top filter sits far below Nyquist, the whole signal
+    # is first resampled by 2^k (k limited by the factors of 2 the hop can give up)
+    two_factors = (hop_length & -hop_length).bit_length() - 1
+    early = min(
+        max(0, int(np.ceil(np.log2(sample_rate / 2 / cutoff)) - 1) - 1),
+        max(0, two_factors - n_octaves + 1),
+    )
+    base_rate = sample_rate / 2**early
+    lengths_full = q * base_rate / freqs
     plan = []
-    rate, hop = float(sample_rate), hop_length
+    rate, hop = base_rate, hop_length // 2**early
     for octave in range(n_octaves):
         top = n_bins - bins_per_octave * octave
         sl = slice(max(0, top - bins_per_octave), top)
@@ -99,11 +107,12 @@ def octave_plan(
         spectra = np.fft.fft(filters, n=n_fft, axis=1)[:, : n_fft // 2 + 1]
         # librosa builds the basis in complex64 and sparsifies it there
         spectra = _sparsify_rows(spectra.astype(np.complex64), sparsity).astype(np.complex128)
-        spectra *= np.sqrt(sample_rate / rate) / np.sqrt(lengths_full[sl])[:, None]
+        spectra *= np.sqrt(base_rate / rate) / np.sqrt(lengths_full[sl])[:, None]
         # the sparsified filters of an octave cover one band of FFT bins: project only that band
         used = np.flatnonzero(np.abs(spectra).sum(0) > 0)
         band = slice(int(used[0]), int(used[-1]) + 1)
-        plan.append({"rate": rate, "hop": hop, "n_fft": n_fft, "spectra": spectra[:, band], "band": band})
+        plan.append({"rate": rate, "hop": hop, "n_fft": n_fft, "spectra": spectra[:, band], "band": band,
+                     "early_factor": 2**early})
         if hop % 2 == 0:
             hop //= 2
             rate /= 2.0
@@ -119,17 +128,21 @@ def _halfband_kernel(taps_per_side: int = 64, beta: float = 10.0) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def halve_rate(signal: Tensor) -> Tensor:
-    """Halve the sample rate of ``Tensor (N, samples)`` → ``(N, ceil(samples / 2))``, scaled by √2
-    like ``librosa.resample(scale=True)``. soxr on CPU (librosa's own resampler); a windowed-sinc
-    half-band filter elsewhere."""
+def halve_rate_soxr(signal: Tensor, factor: int = 2) -> Tensor:
+    """Divide the rate of CPU ``Tensor (N, samples)`` by ``factor`` with soxr, as librosa does
+    (length ``ceil(samples / factor)``, scaled by √factor)."""
+    out_len = -(-signal.shape[-1] // factor)
+    # one soxr call for all rows (channels of one stream): the same filter as row by row
+    halved = soxr.resample(signal.detach().numpy().T, factor, 1, quality="soxr_hq").T
+    if halved.shape[-1] < out_len:
+        halved = np.pad(halved, ((0, 0), (0, out_len - halved.shape[-1])))
+    return torch.from_numpy(np.ascontiguousarray(halved[:, :out_len])) * math.sqrt(factor)
+
+
+def halve_rate_sinc(signal: Tensor) -> Tensor:
+    """Halve the rate of ``Tensor (N, samples)`` on any device with a windowed-sinc half-band
+    filter, scaled by √2 like ``librosa.resample(scale=True)``."""
     out_len = -(-signal.shape[-1] // 2)
-    if signal.device.type == "cpu":
-        # one soxr call for all rows (channels of one stream): the same filter as row by row
-        halved = soxr.resample(signal.detach().numpy().T, 2, 1, quality="soxr_hq").T
-        if halved.shape[-1] < out_len:
-            halved = np.pad(halved, ((0, 0), (0, out_len - halved.shape[-1])))
-        return torch.from_numpy(np.ascontiguousarray(halved[:, :out_len])) * math.sqrt(2.0)
     kernel = torch.as_tensor(_halfband_kernel(), dtype=signal.dtype, device=signal.device)
     pad = len(kernel) // 2
     filtered = F.conv1d(F.pad(signal[:, None], (pad, pad)), kernel.flip(0)[None, None])[:, 0]
@@ -141,9 +154,12 @@ class ConstantQTransform(nn.Module):
 
     def __init__(
         self, sample_rate: int, *, hop_length: int = 512, n_bins: int = 110, bins_per_octave: int = 12,
-        fmin: float | None = None, filter_scale: float = 4.0,
+        fmin: float | None = None, filter_scale: float = 4.0, resampler: str = "auto",
     ) -> None:
         super().__init__()
+        if resampler not in ("auto", "soxr", "sinc"):
+            raise ValueError(f"resampler must be 'auto', 'soxr' or 'sinc', got {resampler!r}")
+        self.resampler = resampler
         self.sample_rate = sample_rate
         self.hop_length = hop_length
         self.n_bins = n_bins
@@ -152,13 +168,27 @@ class ConstantQTransform(nn.Module):
             fmin=C1_HZ if fmin is None else fmin, filter_scale=filter_scale,
         )
         for i, octave in enumerate(self.plan):
-            # stored transposed (F, bins) so a frame matrix (…, T, F) multiplies it directly
-            self.register_buffer(f"spectra_{i}", torch.from_numpy(octave["spectra"].T.copy()), persistent=False)
+            # stored transposed (F, bins) so a frame matrix (…, T, F) multiplies it directly, and as
+            # real and imaginary parts so module.to(dtype) cannot drop the imaginary part
+            spectra = octave["spectra"].T
+            self.register_buffer(f"spectra_real_{i}", torch.from_numpy(spectra.real.copy()), persistent=False)
+            self.register_buffer(f"spectra_imag_{i}", torch.from_numpy(spectra.imag.copy()), persistent=False)
+
+    def _halve(self, signal: Tensor) -> Tensor:
+        use_soxr = self.resampler == "soxr" or (self.resampler == "auto" and signal.device.type == "cpu")
+        return halve_rate_soxr(signal) if use_soxr else halve_rate_sinc(signal)
 
     def forward(self, waveform: Tensor) -> Tensor:
         """``Tensor (..., samples)`` → ``(..., n_bins, 1 + samples // hop_length)``."""
         lead = waveform.shape[:-1]
         signal = waveform.reshape(-1, waveform.shape[-1])
+        factor = int(self.plan[0]["early_factor"])  # type: ignore[call-overload]
+        while factor > 1:  # librosa's early downsampling (in one soxr step on CPU)
+            use_soxr = self.resampler == "soxr" or (self.resampler == "auto" and signal.device.type == "cpu")
+            if use_soxr:
+                signal, factor = halve_rate_soxr(signal, factor).to(waveform.dtype), 1
+            else:
+                signal, factor = halve_rate_sinc(signal), factor // 2
         complex_dtype = torch.complex128 if signal.dtype == torch.float64 else torch.complex64
         responses = []
         for i, octave in enumerate(self.plan):
@@ -168,10 +198,13 @@ class ConstantQTransform(nn.Module):
                 padded = F.pad(padded, (0, n_fft - padded.shape[-1]))
             frames = padded.unfold(-1, n_fft, hop)  # N, T, n_fft (rectangular window)
             spectrum = torch.fft.rfft(frames)[..., octave["band"]]  # N, T, F of the octave's band
-            basis = getattr(self, f"spectra_{i}").to(complex_dtype)
+            real_dtype = torch.float64 if complex_dtype == torch.complex128 else torch.float32
+            basis = torch.complex(
+                getattr(self, f"spectra_real_{i}").to(real_dtype), getattr(self, f"spectra_imag_{i}").to(real_dtype)
+            )
             responses.append(torch.matmul(spectrum, basis))  # N, T, bins of this octave
             if i < len(self.plan) - 1:
-                signal = halve_rate(signal).to(waveform.dtype)
+                signal = self._halve(signal).to(waveform.dtype)
         n_frames = min(r.shape[1] for r in responses)
         stacked = torch.cat([r[:, :n_frames] for r in reversed(responses)], dim=-1)  # N, T, bins (low → high)
         magnitude = stacked.abs().transpose(-1, -2)  # N, bins, T

@@ -1,0 +1,60 @@
+"""Clip-level metrics (SPEC §6): accuracy, per-class accuracy, confusion matrix, log loss; and
+their mean ± standard deviation over cross-validation folds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, log_loss
+
+from stasc.evaluation.predictions import Predictions, concat
+
+
+def clip_metrics(predictions: Predictions) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (recall of each class, the paper's Table 3), the confusion
+    matrix (rows = true class) and the multi-class log loss (probabilities clipped at 1e-15)."""
+    targets = predictions.targets
+    predicted = predictions.probabilities.argmax(1)
+    labels = list(range(len(predictions.classes)))
+    matrix = confusion_matrix(targets, predicted, labels=labels)
+    support = matrix.sum(1)
+    per_class = {
+        name: (float(matrix[i, i] / support[i]) if support[i] else None) for i, name in enumerate(predictions.classes)
+    }
+    clipped = np.clip(predictions.probabilities, 1e-15, 1.0)
+    clipped /= clipped.sum(1, keepdims=True)
+    return {
+        "clips": len(predictions),
+        "accuracy": float(accuracy_score(targets, predicted)),
+        "log_loss": float(log_loss(targets, clipped, labels=labels)),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "classes": list(predictions.classes),
+    }
+
+
+def _mean_std(values: Sequence[float]) -> dict[str, float]:
+    # sample standard deviation (ddof=1) across folds, 0 for a single split
+    array = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if array.size == 0:
+        return {"mean": float("nan"), "std": float("nan")}
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1 else 0.0}
+
+
+def cross_validation_summary(per_fold: Sequence[Predictions]) -> dict[str, Any]:
+    """Per-fold metrics, their mean ± std (sample std over folds), and the pooled confusion matrix."""
+    folds = [clip_metrics(p) for p in per_fold]
+    classes = folds[0]["classes"]
+    pooled = clip_metrics(concat(list(per_fold)))
+    return {
+        "folds": folds,
+        "n_folds": len(folds),
+        "clips": pooled["clips"],
+        "accuracy": _mean_std([f["accuracy"] for f in folds]),
+        "log_loss": _mean_std([f["log_loss"] for f in folds]),
+        "per_class_accuracy": {c: _mean_std([f["per_class_accuracy"][c] for f in folds]) for c in classes},
+        "pooled": pooled,
+        "classes": classes,
+    }

@@ -1,0 +1,128 @@
+"""Reports people read and machines parse: ``report.json``, ``report.md`` and PNG plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from stasc.evaluation import plots
+from stasc.evaluation.metrics import cross_validation_summary
+from stasc.evaluation.predictions import Predictions
+
+# The paper's Table 2 (5-fold development accuracy per model) and Table 3 (per scene).
+PAPER_TABLE2 = {
+    "baseline": 0.625, "mfcc": 0.632, "mfcc-stap": 0.696, "mfcc-stap-mixup": 0.711, "cqt-mfcc": 0.688,
+    "cqt-mfcc-stap": 0.681, "hpss-mfcc-stap-mixup": 0.655, "majority vote": 0.7386,
+}
+PAPER_TABLE3 = {  # scene: (DCASE 2019 baseline, the paper's ensemble)
+    "airport": (0.484, 0.783), "bus": (0.623, 0.910), "metro": (0.651, 0.671), "metro_station": (0.545, 0.671),
+    "park": (0.831, 0.907), "public_square": (0.407, 0.542), "shopping_mall": (0.594, 0.692),
+    "street_pedestrian": (0.609, 0.610), "street_traffic": (0.867, 0.911), "tram": (0.640, 0.679),
+}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "row"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None = None) -> str:
+    """The paper's Table 2 layout for a terminal: accuracy mean ± std, log loss, per-fold accuracy."""
+    lines = [f"{'model':<24} {'accuracy (%)':>14} {'log loss':>9} {'folds':>5}  per-fold accuracy (%)"
+             + ("  paper (%)" if paper else "")]
+    lines.append("-" * len(lines[0]))
+    for name, summary in rows.items():
+        acc = summary["accuracy"]
+        per_fold = " ".join(_pct(f["accuracy"]) for f in summary["folds"])
+        line = (f"{name:<24} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {summary['log_loss']['mean']:>9.3f} "
+                f"{summary['n_folds']:>5}  {per_fold}")
+        if paper:
+            line += f"  {_pct(paper[name]) if name in paper else '-':>9}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, list[str]], notes: list[str],
+              paper: dict[str, float] | None) -> str:
+    out = [f"# {title}", "", "## Accuracy (clip level, mean ± std over folds)", ""]
+    header = "| model | accuracy (%) | log loss | folds | per-fold accuracy (%) |" + (" paper (%) |" if paper else "")
+    out += [header, "|" + "---|" * (header.count("|") - 1)]
+    for name, s in rows.items():
+        per_fold = ", ".join(_pct(f["accuracy"]) for f in s["folds"])
+        line = (f"| {name} | {_pct(s['accuracy']['mean'])} ± {_pct(s['accuracy']['std'])} | "
+                f"{s['log_loss']['mean']:.3f} ± {s['log_loss']['std']:.3f} | {s['n_folds']} | {per_fold} |")
+        if paper:
+            line += f" {_pct(paper[name]) if name in paper else '–'} |"
+        out.append(line)
+    classes = next(iter(rows.values()))["classes"]
+    with_paper = paper is not None and all(c in PAPER_TABLE3 for c in classes)
+    out += ["", "## Per-class accuracy (%, mean ± std over folds)", ""]
+    names = list(rows)
+    header = "| class | " + " | ".join(names) + " |" + (" paper baseline | paper ensemble |" if with_paper else "")
+    out += [header, "|" + "---|" * (header.count("|") - 1)]
+    for c in classes:
+        cells = [f"{_pct(rows[n]['per_class_accuracy'][c]['mean'])} ± {_pct(rows[n]['per_class_accuracy'][c]['std'])}"
+                 for n in names]
+        line = f"| {c} | " + " | ".join(cells) + " |"
+        if with_paper:
+            line += f" {_pct(PAPER_TABLE3[c][0])} | {_pct(PAPER_TABLE3[c][1])} |"
+        out.append(line)
+    for name, s in rows.items():
+        matrix = s["pooled"]["confusion_matrix"]
+        out += ["", f"## Confusion matrix: {name} (all folds pooled; rows = true, columns = predicted)", "",
+                "| true \\ predicted | " + " | ".join(classes) + " |", "|" + "---|" * (len(classes) + 1)]
+        out += [f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(classes, matrix)]
+        out += [""] + [f"![{image}]({image})" for image in images.get(name, [])]
+    if images.get("*"):
+        out += ["", "## Plots", ""] + [f"![{image}]({image})" for image in images["*"]]
+    if notes:
+        out += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(out) + "\n"
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(
+    out_dir: str | Path, *, title: str, rows: dict[str, list[Predictions]],
+    histories: dict[str, list[Path]] | None = None, notes: list[str] | None = None,
+    paper: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Summaries of every row (a model or a vote: its per-fold predictions), written as JSON,
+    Markdown and PNGs into ``out_dir``. Returns ``{"rows": summaries, "paths": {name: path}}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = {name: cross_validation_summary(folds) for name, folds in rows.items()}
+    images: dict[str, list[str]] = {}
+    paths: dict[str, Path] = {}
+    for name, summary in summaries.items():
+        slug = _slug(name)
+        made = [
+            plots.confusion(out / f"confusion_{slug}.png", summary["pooled"]["confusion_matrix"], summary["classes"],
+                            f"{name}: confusion (all folds)"),
+            plots.per_class(out / f"per_class_{slug}.png", summary, f"{name}: per-class accuracy"),
+        ]
+        curve = plots.learning_curves(out / f"learning_curves_{slug}.png", (histories or {}).get(name, []),
+                                      f"{name}: learning curves")
+        if curve is not None:
+            made.append(curve)
+        images[name] = [p.name for p in made]
+        paths.update({p.name: p for p in made})
+    if len(summaries) > 1:
+        bars = plots.accuracy_bars(out / "accuracy.png", summaries, paper)
+        images["*"] = [bars.name]
+        paths[bars.name] = bars
+    paths["report.json"] = _atomic_text(out / "report.json", json.dumps(
+        {"title": title, "rows": summaries, "notes": notes or [], "paper": paper or {}}, indent=2))
+    paths["report.md"] = _atomic_text(out / "report.md", _markdown(title, summaries, images, notes or [], paper))
+    return {"rows": summaries, "paths": paths}

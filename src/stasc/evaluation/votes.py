@@ -1,0 +1,75 @@
+"""Ensembles of runs (SPEC §5): the paper's majority vote and a soft vote.
+
+Majority vote: each member votes the class of its highest clip probability; the class with most
+votes wins. A tie is broken by the sum, over the members, of the probabilities of the tied
+classes (the tied class with the largest summed probability wins); if that ties too, the tied
+class listed first in ``classes`` wins. The returned probabilities are the vote shares (votes /
+members), so a unanimous clip has probability 1 for its class.
+Soft vote: the mean of the members' probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from stasc.evaluation.predictions import Predictions
+
+
+def align(members: Sequence[Predictions]) -> list[Predictions]:
+    """The members ordered like the first one; refuses members that differ in clips, labels, folds or classes."""
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+    first = members[0]
+    order = {name: i for i, name in enumerate(first.filenames)}
+    aligned = [first]
+    for number, member in enumerate(members[1:], start=1):
+        if member.classes != first.classes:
+            raise ValueError(f"member {number} has classes {list(member.classes)}, member 0 {list(first.classes)}")
+        extra = sorted(set(member.filenames) - set(order))
+        missing = sorted(set(order) - set(member.filenames))
+        if extra or missing:
+            raise ValueError(
+                f"member {number} has {len(extra)} clips that member 0 lacks and lacks {len(missing)} of its clips "
+                f"(e.g. {(extra or missing)[:3]}): the runs must share folds and clips"
+            )
+        position = {name: i for i, name in enumerate(member.filenames)}
+        index = np.array([position[name] for name in first.filenames], dtype=np.int64)
+        reordered = Predictions([member.filenames[i] for i in index], [member.labels[i] for i in index],
+                                member.folds[index], member.classes, member.probabilities[index])
+        for name, fold_a, fold_b, label_a, label_b in zip(first.filenames, first.folds, reordered.folds, first.labels,
+                                                          reordered.labels):
+            if fold_a != fold_b:
+                raise ValueError(f"fold of clip {name} differs between member 0 ({fold_a}) and member {number} ({fold_b})")
+            if label_a != label_b:
+                raise ValueError(f"label of clip {name} differs between member 0 and member {number}")
+        aligned.append(reordered)
+    return aligned
+
+
+def majority_vote(members: Sequence[Predictions]) -> Predictions:
+    aligned = align(members)
+    probs = np.stack([m.probabilities for m in aligned])  # M, N, K
+    n_members, n_clips, n_classes = probs.shape
+    votes = np.zeros((n_clips, n_classes))
+    np.add.at(votes, (np.arange(n_clips)[None].repeat(n_members, 0), probs.argmax(2)), 1.0)
+    summed = probs.sum(0)  # N, K
+    most = votes.max(1, keepdims=True)
+    # among the classes with the most votes, the largest summed probability; argmax takes the first on ties
+    tie_break = np.where(votes == most, summed, -np.inf)
+    winner = tie_break.argmax(1)
+    shares = votes / n_members
+    # the vote shares are the output probabilities; the tie-break nudges the winner by a hair so the
+    # argmax of the output is the decided class
+    shares[np.arange(n_clips), winner] += 1e-9
+    shares /= shares.sum(1, keepdims=True)
+    first = aligned[0]
+    return Predictions(list(first.filenames), list(first.labels), first.folds.copy(), first.classes, shares)
+
+
+def soft_vote(members: Sequence[Predictions]) -> Predictions:
+    aligned = align(members)
+    mean = np.mean([m.probabilities for m in aligned], axis=0)
+    first = aligned[0]
+    return Predictions(list(first.filenames), list(first.labels), first.folds.copy(), first.classes, mean)
