@@ -179,3 +179,72 @@ class Predictor:
             audio.samples, audio.sample_rate, window_seconds=window_seconds, hop_seconds=hop_seconds
         )
         return FilePrediction(Path(path), self.classes, windows)
+
+
+class FoldAverage:
+    """The models of every finished split of a run, their window probabilities averaged."""
+
+    def __init__(self, predictors: list[Predictor]) -> None:
+        if not predictors:
+            raise CheckpointError("no model to average")
+        self.predictors = predictors
+        self.classes = predictors[0].classes
+
+    def predict_file(self, path: str | Path, *, window_seconds: float = 10.0, hop_seconds: float = 10.0) -> FilePrediction:
+        results = [p.predict_file(path, window_seconds=window_seconds, hop_seconds=hop_seconds) for p in self.predictors]
+        return _combine(results, np.mean)
+
+
+class MajorityEnsemble:
+    """Runs voting per window with the paper's majority vote (ties: summed probabilities)."""
+
+    def __init__(self, members: list[FoldAverage]) -> None:
+        if len(members) < 2:
+            raise CheckpointError("an ensemble needs at least 2 members")
+        if any(m.classes != members[0].classes for m in members):
+            raise CheckpointError("ensemble members disagree on the class list")
+        self.members = members
+        self.classes = members[0].classes
+
+    def predict_file(self, path: str | Path, *, window_seconds: float = 10.0, hop_seconds: float = 10.0) -> FilePrediction:
+        from stasc.evaluation.votes import majority_shares
+
+        results = [m.predict_file(path, window_seconds=window_seconds, hop_seconds=hop_seconds) for m in self.members]
+        return _combine(results, lambda stacked, axis: majority_shares(stacked))
+
+
+def _combine(results: list[FilePrediction], reduce) -> FilePrediction:  # type: ignore[no-untyped-def]
+    """Window-wise combination of several models' predictions of one file."""
+    first = results[0]
+    windows = []
+    for index, window in enumerate(first.windows):
+        stacked = np.stack([r.windows[index].probabilities for r in results])[:, None]  # M, 1, K
+        windows.append(WindowPrediction(window.start, window.end, np.asarray(reduce(stacked, axis=0))[0]))
+    return FilePrediction(first.path, first.classes, windows)
+
+
+def load_model(path: str | Path, *, device: str = "cpu", batch_size: int = 64):  # type: ignore[no-untyped-def]
+    """What ``stasc predict --model`` accepts: a checkpoint, a run folder (its split models
+    averaged), an ensemble folder (majority vote of its runs) or an exported ``.onnx`` file."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".onnx":
+        from stasc.export import OnnxPredictor  # onnxruntime is only needed for exported models
+
+        return OnnxPredictor(path)
+    if path.is_file():
+        return Predictor.from_checkpoint(path, device=device, batch_size=batch_size)
+    if (path / "ensemble.json").is_file():
+        from stasc.ensemble import ensemble_members
+
+        return MajorityEnsemble([_run_models(run, device, batch_size) for run in ensemble_members(path)])
+    if path.is_dir():
+        return _run_models(path, device, batch_size)
+    raise CheckpointError(f"{path}: no such checkpoint, run folder, ensemble folder or .onnx file")
+
+
+def _run_models(run: Path, device: str, batch_size: int) -> FoldAverage:
+    checkpoints = sorted(run.glob("*/checkpoints/best.ckpt"))
+    finished = [c for c in checkpoints if (c.parent.parent / "result.json").is_file()]
+    if not finished:
+        raise CheckpointError(f"{run}: no finished split with checkpoints/best.ckpt; train it first")
+    return FoldAverage([Predictor.from_checkpoint(c, device=device, batch_size=batch_size) for c in finished])

@@ -68,3 +68,13 @@ def test_too_few_groups_is_a_clear_error(tau) -> None:
         assign_folds(small, k=5, seed=0)
     with pytest.raises(ValueError, match="k must be at least 2"):
         assign_folds(tau, k=1, seed=0)
+
+
+def test_one_clip_per_class_still_gives_grouped_folds(tut_dir: Path) -> None:
+    from stasc.data import open_dataset
+
+    table = open_dataset(tut_dir)
+    with pytest.warns(UserWarning, match="grouped but not stratified"):
+        folds = assign_folds(table, k=2, seed=0)
+    assert sorted(np.bincount(folds).tolist()) == [5, 5]
+    np.testing.assert_array_equal(folds, assign_folds(table, k=2, seed=0))

@@ -13,14 +13,15 @@ from collections.abc import Sequence
 
 from stasc import __version__
 from stasc.audio import AudioError
-from stasc.cli import demo, download, evaluate, extract, folds, train
+from stasc.cli import demo, download, ensemble, evaluate, explain, extract, folds, predict, reproduce, train
 from stasc.data.datasets import DatasetError
+from stasc.inference import CheckpointError
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = (demo, extract, folds, train, evaluate, download)
+SUBCOMMANDS = (demo, download, extract, folds, train, evaluate, ensemble, reproduce, predict, explain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except (DatasetError, AudioError, ValueError, FileNotFoundError) as err:
+    except (DatasetError, AudioError, CheckpointError, ValueError, FileNotFoundError) as err:
         print(f"stasc {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -7,6 +7,8 @@ give the same folds, and no group (recording location, speaker) is on both sides
 from __future__ import annotations
 
 import csv
+import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +28,15 @@ def assign_folds(table: ClipTable, *, k: int, seed: int) -> np.ndarray:
     n_groups = len(set(table.groups))
     if n_groups < k:
         raise DatasetError(f"{table.audio_root}: {n_groups} groups cannot fill {k} folds (each fold needs a group)")
-    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     folds = np.full(len(table), -1, dtype=np.int64)
+    if max(Counter(table.labels).values()) < k:
+        # stratification needs some class with at least k clips (e.g. 10 clips, one per class)
+        warnings.warn(f"every class has fewer than {k} clips: folds are grouped but not stratified", stacklevel=2)
+        groups = sorted(set(table.groups))
+        order = np.random.default_rng(seed).permutation(len(groups))
+        fold_of = {groups[g]: i % k for i, g in enumerate(order)}
+        return np.array([fold_of[g] for g in table.groups], dtype=np.int64)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(table)), table.labels, table.groups)):
         folds[held_out] = fold
     return folds

@@ -48,22 +48,25 @@ def align(members: Sequence[Predictions]) -> list[Predictions]:
     return aligned
 
 
-def majority_vote(members: Sequence[Predictions]) -> Predictions:
-    aligned = align(members)
-    probs = np.stack([m.probabilities for m in aligned])  # M, N, K
+def majority_shares(probs: np.ndarray) -> np.ndarray:
+    """Majority vote of ``probs (members, clips, classes)`` → vote shares ``(clips, classes)`` whose
+    argmax is the decided class (ties broken as the module docstring says)."""
     n_members, n_clips, n_classes = probs.shape
     votes = np.zeros((n_clips, n_classes))
     np.add.at(votes, (np.arange(n_clips)[None].repeat(n_members, 0), probs.argmax(2)), 1.0)
     summed = probs.sum(0)  # N, K
     most = votes.max(1, keepdims=True)
     # among the classes with the most votes, the largest summed probability; argmax takes the first on ties
-    tie_break = np.where(votes == most, summed, -np.inf)
-    winner = tie_break.argmax(1)
+    winner = np.where(votes == most, summed, -np.inf).argmax(1)
     shares = votes / n_members
-    # the vote shares are the output probabilities; the tie-break nudges the winner by a hair so the
-    # argmax of the output is the decided class
+    # a hair more for the decided class, so the argmax of the shares is the decision even on a tie
     shares[np.arange(n_clips), winner] += 1e-9
-    shares /= shares.sum(1, keepdims=True)
+    return shares / shares.sum(1, keepdims=True)
+
+
+def majority_vote(members: Sequence[Predictions]) -> Predictions:
+    aligned = align(members)
+    shares = majority_shares(np.stack([m.probabilities for m in aligned]))
     first = aligned[0]
     return Predictions(list(first.filenames), list(first.labels), first.folds.copy(), first.classes, shares)
 

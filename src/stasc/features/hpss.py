@@ -25,10 +25,19 @@ import math
 import torch
 from torch import Tensor
 
-# values per sorted lane in one median-filter chunk. On a CPU a chunk holds ~200 such lanes, and
-# 16 k float32 values each (~13 MB) measured fastest here; accelerators take whole batches.
+# values per sorted lane in one median-filter chunk. On one CPU thread a chunk holds ~200 such
+# lanes, and 16 k float32 values each (~13 MB) measured fastest; accelerators take whole batches.
 CPU_LANE_ELEMENTS = 16_384
 ACCELERATOR_LANE_ELEMENTS = 1 << 22
+# torch runs an element-wise op on several threads from 32768 values (at::internal::GRAIN_SIZE).
+# The filter issues ~100 small ops per chunk; each thread barrier costs a scheduler slice when the
+# cores are shared (measured 150x slower on 2 busy cores), so with several threads every op stays
+# below this size and runs on one.
+PARALLEL_GRAIN = 32_768
+# signal samples separated at once on a CPU (3 ten-second views at 44.1 kHz): bigger batches are cut
+# so that intermediates stay ~130 MB and are reused by the allocator instead of page-faulted afresh
+# (24 views at once measured 2x slower per view)
+CPU_BATCH_SAMPLES = 1_500_000
 
 
 def reflect_indices(n: int, before: int, after: int, *, device: torch.device | None = None) -> Tensor:
@@ -45,8 +54,10 @@ def median_filter(x: Tensor, size: int, *, dim: int, lane_elements: int | None =
 
     ``Tensor (...)`` floating point → same shape, dtype and device. Equals
     ``scipy.ndimage.median_filter(x, size=s, mode='reflect')`` with ``s`` being ``size`` on ``dim``
-    and 1 elsewhere, exactly. ``lane_elements`` sets the chunk size (see module docstring);
-    ``None`` picks one for the device.
+    and 1 elsewhere, exactly, wherever scipy is well defined: with ``size // 2 >= 2 n`` (``n`` the
+    axis length; 31 on fewer than 8 frames) scipy's n-d filters read outside the array, while this
+    keeps reflecting (``np.pad(mode='symmetric')``). ``lane_elements`` sets the chunk size (see
+    the module docstring); ``None`` picks one for the device and the thread count.
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
         raise ValueError(f"median filter size must be a positive odd integer, got {size!r}")
@@ -67,7 +78,12 @@ def median_filter(x: Tensor, size: int, *, dim: int, lane_elements: int | None =
         source, target = x.movedim(dim, -2), result.movedim(dim, -2)
     n, m = source.shape[-2:]
     if lane_elements is None:
-        lane_elements = CPU_LANE_ELEMENTS if x.device.type == "cpu" else ACCELERATOR_LANE_ELEMENTS
+        if x.device.type != "cpu":
+            lane_elements = ACCELERATOR_LANE_ELEMENTS
+        elif torch.get_num_threads() > 1:
+            lane_elements = max(1, PARALLEL_GRAIN // (size // 2 + 2) - 1)
+        else:
+            lane_elements = CPU_LANE_ELEMENTS
     try:
         flat_target = target.view(-1, n, m)  # B, N, M: a view when the moved axes allow it
     except RuntimeError:
@@ -258,6 +274,24 @@ def hpss(
     lead, n_samples = waveform.shape[:-1], waveform.shape[-1]
     signal = waveform.reshape(-1, n_samples)  # N, samples
     window = torch.hann_window(n_fft, periodic=True, dtype=signal.dtype, device=signal.device)
+    settings = {"n_fft": n_fft, "hop_length": hop_length, "kernel_size": kernel_size, "power": power,
+                "margin": margin, "window": window}
+    per_chunk = signal.shape[0] if signal.device.type != "cpu" else max(1, CPU_BATCH_SAMPLES // n_samples)
+    if signal.shape[0] <= per_chunk:
+        harmonic, percussive = _separate(signal, **settings)
+    else:
+        harmonic, percussive = torch.empty_like(signal), torch.empty_like(signal)
+        for start in range(0, signal.shape[0], per_chunk):
+            parts = _separate(signal[start : start + per_chunk], **settings)
+            harmonic[start : start + per_chunk], percussive[start : start + per_chunk] = parts
+    return harmonic.reshape(*lead, n_samples), percussive.reshape(*lead, n_samples)
+
+
+def _separate(
+    signal: Tensor, *, n_fft: int, hop_length: int, kernel_size: int, power: float, margin: float, window: Tensor
+) -> tuple[Tensor, Tensor]:
+    """:func:`hpss` of ``Tensor (N, samples)`` → harmonic, percussive ``(N, samples)``."""
+    n_samples = signal.shape[-1]
     spectrum = stft(signal, n_fft=n_fft, hop_length=hop_length, window=window)  # N, T, F
     magnitude = spectrum.abs()
     harmonic_mag = median_filter(magnitude, kernel_size, dim=-2)  # along time
@@ -273,4 +307,4 @@ def hpss(
     else:
         mask = softmask(percussive_mag, harmonic_mag * margin, power=power, split_zeros=split)
         percussive = istft(spectrum * mask, **inverse)
-    return harmonic.reshape(*lead, n_samples), percussive.reshape(*lead, n_samples)
+    return harmonic, percussive

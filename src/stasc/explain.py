@@ -1,0 +1,114 @@
+"""Attention maps: which moments and which frequency bands an attention-pooling model weighted.
+
+For a recording's first window, every patch of one view goes through the network with its STAP
+weights: ``a_tem`` (one weight per network time step) is spread back onto the spectrogram's
+frames and averaged where patches overlap; ``a_spa`` (one weight per row of O, S = F·C) is summed
+over the channels of each of the F frequency bands and averaged over the patches. Both are
+distributions (they sum to 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stasc.audio import channel_views, load, resample, view_names
+from stasc.features.patches import patch_starts
+from stasc.inference import Predictor
+
+
+@dataclass
+class Explanation:
+    path: Path
+    classes: tuple[str, ...]
+    probabilities: np.ndarray  # (classes,) of the window
+    view: str
+    spectrogram: np.ndarray  # (rows, frames) of the first feature, the view shown
+    frame_seconds: float
+    temporal: np.ndarray  # (frames,) sums to 1
+    bands: np.ndarray  # (F,) sums to 1; band f covers rows [f·rows/F, (f+1)·rows/F)
+
+    @property
+    def label(self) -> str:
+        return self.classes[int(self.probabilities.argmax())]
+
+
+def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: float = 10.0) -> Explanation:
+    """Attention of ``predictor`` on the first ``window_seconds`` of ``path`` (the mid view of a stereo file)."""
+    config = predictor.config
+    if config.model.pooling != "stap":
+        raise ValueError(f"{path}: this model pools by temporal mean (pooling={config.model.pooling}); "
+                         "it has no attention to show — use a STAP model")
+    audio = load(path)
+    samples = resample(audio.samples, audio.sample_rate, predictor.sample_rate)
+    views = channel_views(torch.from_numpy(samples), mono_views=config.input.mono_views)
+    views = views[:, : max(1, round(window_seconds * predictor.sample_rate))]
+    names = view_names(samples.shape[0], mono_views=config.input.mono_views)
+    with torch.inference_mode():
+        spectrograms = predictor.transforms[0](views)  # V', R, T
+        patches = predictor.inputs(views[None])[0]  # V'·P, C, H, W
+        out = predictor.model(patches.to(predictor.device), return_attention=True)
+    per_view = patches.shape[0] // spectrograms.shape[0]
+    # the view shown: mid for stereo (the last channel view); HPSS views come in (harmonic, percussive) pairs
+    view = spectrograms.shape[0] - 1 if len(names) == 3 else 0
+    rows = slice(view * per_view, (view + 1) * per_view)
+    a_tem = out.a_tem[rows].float().cpu().numpy()  # P, T
+    a_spa = out.a_spa[rows].float().cpu().numpy()  # P, S
+    n_frames = spectrograms.shape[-1]
+    width = config.input.patch_width
+    weights = np.zeros(max(n_frames, width))
+    coverage = np.zeros_like(weights)
+    for patch, start in enumerate(patch_starts(n_frames, width=width, shift=config.input.patch_shift)):
+        spread = np.repeat(a_tem[patch], int(np.ceil(width / a_tem.shape[1])))[:width]
+        weights[start : start + width] += spread / spread.sum()
+        coverage[start : start + width] += 1
+    temporal = (weights / np.maximum(coverage, 1))[:n_frames]
+    freq, _ = config.model.output_grid()
+    bands = a_spa.reshape(a_spa.shape[0], freq, -1).sum(-1).mean(0)  # s = f·C + c (see DCNN.forward)
+    probabilities = predictor.window_probabilities(views[None])[0].double().numpy()
+    spec = config.input.features[0]
+    shown = names[view] if len(names) == len(spectrograms) else f"view {view}"
+    return Explanation(
+        Path(path), predictor.classes, probabilities, shown, spectrograms[view].cpu().numpy(),
+        spec.hop_length / spec.sample_rate, temporal / temporal.sum(), bands / bands.sum(),
+    )
+
+
+def plot_explanation(explanation: Explanation, out: str | Path) -> Path:
+    """The spectrogram with the temporal attention below it and the band attention beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    spec = explanation.spectrogram
+    seconds = spec.shape[1] * explanation.frame_seconds
+    fig = plt.figure(figsize=(11, 6))
+    grid = fig.add_gridspec(2, 2, width_ratios=[6, 1], height_ratios=[3, 1], wspace=0.05, hspace=0.08)
+    ax_spec = fig.add_subplot(grid[0, 0])
+    ax_time = fig.add_subplot(grid[1, 0], sharex=ax_spec)
+    ax_band = fig.add_subplot(grid[0, 1], sharey=ax_spec)
+    ax_spec.imshow(spec, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, spec.shape[0]))
+    ax_spec.set_ylabel("coefficient / bin")
+    ax_spec.tick_params(labelbottom=False)
+    top = explanation.probabilities.argsort()[::-1][:3]
+    ranked = ", ".join(f"{explanation.classes[i]} {explanation.probabilities[i]:.2f}" for i in top)
+    ax_spec.set_title(f"{explanation.path.name} ({explanation.view}): predicted {explanation.label} — {ranked}")
+    times = (np.arange(len(explanation.temporal)) + 0.5) * explanation.frame_seconds
+    ax_time.fill_between(times, explanation.temporal, color="tab:orange", alpha=0.7)
+    ax_time.set_xlabel("time (s)")
+    ax_time.set_ylabel("temporal\nattention")
+    ax_time.set_xlim(0, seconds)
+    edges = np.linspace(0, spec.shape[0], len(explanation.bands) + 1)
+    ax_band.barh(edges[:-1], explanation.bands, height=np.diff(edges), align="edge", color="tab:green", alpha=0.7)
+    ax_band.set_xlabel("band\nattention")
+    ax_band.tick_params(labelleft=False)
+    tmp = out.with_name(f".{out.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(out)
+    return out
