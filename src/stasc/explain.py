@@ -26,7 +26,7 @@ class Explanation:
     classes: tuple[str, ...]
     probabilities: np.ndarray  # (classes,) of the window
     view: str
-    spectrogram: np.ndarray  # (rows, frames) of the first feature, the view shown
+    spectrogram: np.ndarray  # (rows, frames) of the first feature, the view shown, normalised
     frame_seconds: float
     temporal: np.ndarray  # (frames,) sums to 1
     bands: np.ndarray  # (F,) sums to 1; band f covers rows [f·rows/F, (f+1)·rows/F)
@@ -71,8 +71,10 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
     probabilities = predictor.window_probabilities(views[None])[0].double().numpy()
     spec = config.input.features[0]
     shown = names[view] if len(names) == len(spectrograms) else f"view {view}"
+    # shown as the network sees it: normalised per coefficient (raw MFCC is dominated by c0)
+    normalized = predictor.normalizers[0].apply(spectrograms[view][None].cpu())[0]
     return Explanation(
-        Path(path), predictor.classes, probabilities, shown, spectrograms[view].cpu().numpy(),
+        Path(path), predictor.classes, probabilities, shown, normalized.numpy(),
         spec.hop_length / spec.sample_rate, temporal / temporal.sum(), bands / bands.sum(),
     )
 
@@ -92,8 +94,9 @@ def plot_explanation(explanation: Explanation, out: str | Path) -> Path:
     ax_spec = fig.add_subplot(grid[0, 0])
     ax_time = fig.add_subplot(grid[1, 0], sharex=ax_spec)
     ax_band = fig.add_subplot(grid[0, 1], sharey=ax_spec)
-    ax_spec.imshow(spec, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, spec.shape[0]))
-    ax_spec.set_ylabel("coefficient / bin")
+    ax_spec.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=-3, vmax=3,
+                   extent=(0, seconds, 0, spec.shape[0]))
+    ax_spec.set_ylabel("coefficient / bin (normalised)")
     ax_spec.tick_params(labelbottom=False)
     top = explanation.probabilities.argsort()[::-1][:3]
     ranked = ", ".join(f"{explanation.classes[i]} {explanation.probabilities[i]:.2f}" for i in top)

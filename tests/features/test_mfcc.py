@@ -113,3 +113,13 @@ def test_bad_feature_settings_raise() -> None:
         FeatureSpec(hop_length=0)
     with pytest.raises(ValueError, match="got shape \\(1, 2, 5\\)"):
         compute("mfcc2048", np.zeros((1, 2, 5)), 44100)
+
+
+def test_logmel_matches_librosa() -> None:
+    y = np.random.default_rng(3).standard_normal(16000)
+    spec = FeatureSpec(kind="logmel", sample_rate=16000, n_fft=512, hop_length=160, n_mels=40)
+    ours = MFCC(spec).double()(torch.from_numpy(y)[None])[0].numpy()
+    ref = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=160, n_mels=40,
+                                                             pad_mode="constant"), ref=1.0, amin=1e-10, top_db=80.0)
+    assert ours.shape == ref.shape == (40, 101)
+    assert relative_error(ours, ref) <= 1e-7  # float64 on both sides

@@ -171,3 +171,14 @@ def test_two_process_ddp_on_cpu_end_to_end(tmp_path: Path) -> None:
     folds = list(csv.DictReader((tmp_path / "run" / "folds.csv").open()))
     assert len(predictions) == sum(1 for r in folds if r["fold"] == "0")  # every validation clip, once
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train"]["devices"] == 2
+
+
+def test_network_output_follows_the_number_of_classes(tmp_path: Path) -> None:
+    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if r["label"] in "012" and int(r["index"]) < 2]
+    with (tmp_path / "three.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(train_args(tmp_path / "three.csv", tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1")) == 0
+    saved = read_checkpoint(tmp_path / "run" / "fold-0" / "checkpoints" / "best.ckpt")
+    assert saved["classes"] == ["0", "1", "2"] and saved["config"]["model"]["n_classes"] == 3

@@ -138,6 +138,14 @@ def mfcc(
     CSR), ``dct_basis`` ``(n_mfcc, n_mels)`` from :func:`dct_matrix`, both in the waveform's dtype
     and device. The dB floor is taken per spectrogram (each clip and view on its own).
     """
+    return torch.matmul(dct_basis, log_mel(waveform, n_fft=n_fft, hop_length=hop_length, mel_basis=mel_basis,
+                                           top_db=top_db, window=window))
+
+
+def log_mel(
+    waveform: Tensor, *, n_fft: int, hop_length: int, mel_basis: Tensor, top_db: float | None = 80.0,
+    window: Tensor | None = None,
+) -> Tensor:
+    """Log-mel spectrogram ``(..., n_mels, frames)``: ``power_to_db(melspectrogram)`` as librosa."""
     power = stft_power(waveform, n_fft=n_fft, hop_length=hop_length, window=window)
-    mel = apply_filterbank(power, mel_basis)  # ..., M, T
-    return torch.matmul(dct_basis, power_to_db(mel, top_db=top_db))
+    return power_to_db(apply_filterbank(power, mel_basis), top_db=top_db)

@@ -10,8 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-FeatureKind = Literal["mfcc", "cqt", "hpss_mfcc"]
-FEATURE_KINDS: tuple[str, ...] = ("mfcc", "cqt", "hpss_mfcc")
+FeatureKind = Literal["mfcc", "logmel", "cqt", "hpss_mfcc"]
+FEATURE_KINDS: tuple[str, ...] = ("mfcc", "logmel", "cqt", "hpss_mfcc")
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class FeatureSpec:
     """One spectrogram type; fields that a kind does not use are ignored by it (and by its hash).
 
     ``mfcc``: librosa.feature.mfcc(n_mfcc, n_fft, hop_length, n_mels, fmin, fmax), dB floor top_db.
+    ``logmel``: the same log-mel spectrogram before the DCT (``n_mels`` rows; the DCASE baseline's input).
     ``cqt``: |librosa.cqt(hop_length, n_bins, bins_per_octave, fmin=cqt_fmin, filter_scale)| in dB
     relative to each view's maximum, floor top_db.
     ``hpss_mfcc``: librosa.effects.hpss(kernel_size=hpss_kernel, margin=hpss_margin) with its own
@@ -51,8 +52,8 @@ class FeatureSpec:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"feature field {name} must be a positive integer, got {value!r}")
-        if self.kind in ("mfcc", "hpss_mfcc"):
-            if self.n_mfcc > self.n_mels:
+        if self.kind in ("mfcc", "logmel", "hpss_mfcc"):
+            if self.kind != "logmel" and self.n_mfcc > self.n_mels:
                 raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
             if self.hop_length > self.n_fft:
                 raise ValueError(f"hop_length ({self.hop_length}) larger than n_fft ({self.n_fft}) skips samples")
@@ -67,7 +68,7 @@ class FeatureSpec:
     @property
     def n_rows(self) -> int:
         """Height of the spectrogram (coefficients or CQT bins)."""
-        return self.n_bins if self.kind == "cqt" else self.n_mfcc
+        return {"cqt": self.n_bins, "logmel": self.n_mels}.get(self.kind, self.n_mfcc)
 
     @property
     def views_per_channel_view(self) -> int:
@@ -81,8 +82,8 @@ class FeatureSpec:
     def identity(self) -> dict[str, object]:
         """The fields that define this feature's values (what the cache hashes)."""
         used = {"kind", "sample_rate", "hop_length", "top_db"}
-        if self.kind in ("mfcc", "hpss_mfcc"):
-            used |= {"n_fft", "n_mfcc", "n_mels", "fmin", "fmax"}
+        if self.kind in ("mfcc", "logmel", "hpss_mfcc"):
+            used |= {"n_fft", "n_mels", "fmin", "fmax"} | ({"n_mfcc"} if self.kind != "logmel" else set())
         if self.kind == "cqt":
             used |= {"n_bins", "bins_per_octave", "cqt_fmin", "filter_scale"}
         if self.kind == "hpss_mfcc":

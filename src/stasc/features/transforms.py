@@ -4,7 +4,9 @@ Each transform maps channel views ``Tensor (..., views, samples)`` at the spec's
 spectrograms ``(..., views', rows, frames)``; ``views' = views`` except for HPSS-MFCC, which
 splits every view into harmonic and percussive (SPEC §2: L-h, L-p, R-h, R-p, mid-h, mid-p).
 Work is done in chunks of ``chunk_size`` signals so a large batch never holds every
-intermediate spectrogram at once.
+intermediate spectrogram at once. By default a chunk is small on CPU, where intermediates that
+stay in the caches are fastest (one signal per chunk made MFCC ~25 % faster than eight here),
+and large on accelerators.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from stasc.features.spec import FeatureSpec
 class _ChunkedTransform(nn.Module, ABC):
     """Flattens leading dims, runs ``_signals`` over chunks, restores the leading dims."""
 
-    def __init__(self, spec: FeatureSpec, *, chunk_size: int) -> None:
+    cpu_chunk_size = 3
+    accelerator_chunk_size = 64
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int | None = None) -> None:
         super().__init__()
-        if chunk_size < 1:
+        if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.spec = spec
         self.chunk_size = chunk_size
@@ -41,21 +46,25 @@ class _ChunkedTransform(nn.Module, ABC):
             raise ValueError(f"expected (..., views, samples), got shape {tuple(views.shape)}")
         lead = views.shape[:-1]
         flat = views.reshape(-1, views.shape[-1])
-        parts = [self._signals(chunk) for chunk in flat.split(self.chunk_size)]
+        size = self.chunk_size or (self.cpu_chunk_size if views.device.type == "cpu" else self.accelerator_chunk_size)
+        parts = [self._signals(chunk) for chunk in flat.split(size)]
         out = torch.cat(parts)  # N, k, R, T
         return out.reshape(*lead[:-1], lead[-1] * out.shape[1], *out.shape[-2:])
 
 
 class MFCC(_ChunkedTransform):
-    """librosa-parity MFCC (``kind='mfcc'``)."""
+    """librosa-parity MFCC (``kind='mfcc'``) or the log-mel spectrogram under it (``kind='logmel'``)."""
 
-    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 8) -> None:
+    cpu_chunk_size = 1
+
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int | None = None) -> None:
         super().__init__(spec, chunk_size=chunk_size)
         mel = torch.from_numpy(
             F.mel_filterbank(spec.sample_rate, spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
         )
         self.register_buffer("mel_basis", mel, persistent=False)
-        self.register_buffer("dct_basis", torch.from_numpy(F.dct_matrix(spec.n_mfcc, spec.n_mels)), persistent=False)
+        n_dct = spec.n_mfcc if spec.kind != "logmel" else spec.n_mels
+        self.register_buffer("dct_basis", torch.from_numpy(F.dct_matrix(n_dct, spec.n_mels)), persistent=False)
         self.register_buffer("window", torch.hann_window(spec.n_fft, periodic=True, dtype=torch.float64), persistent=False)
         self._sparse_cache: dict[tuple[torch.dtype, torch.device], Tensor] = {}
 
@@ -82,14 +91,22 @@ class MFCC(_ChunkedTransform):
             window=self.window.to(signals.dtype),
         )
 
+    def log_mel(self, signals: Tensor) -> Tensor:
+        """``Tensor (N, samples)`` → ``(N, n_mels, frames)``."""
+        return F.log_mel(
+            signals, n_fft=self.spec.n_fft, hop_length=self.spec.hop_length, mel_basis=self._mel_for(signals),
+            top_db=self.spec.top_db, window=self.window.to(signals.dtype),
+        )
+
     def _signals(self, signals: Tensor) -> Tensor:
-        return self.mfcc(signals).unsqueeze(1)
+        out = self.log_mel(signals) if self.spec.kind == "logmel" else self.mfcc(signals)
+        return out.unsqueeze(1)
 
 
 class CQT(_ChunkedTransform):
     """librosa-parity constant-Q magnitude in dB relative to each view's maximum (``kind='cqt'``)."""
 
-    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 8) -> None:
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int | None = None) -> None:
         super().__init__(spec, chunk_size=chunk_size)
         self.cqt = ConstantQTransform(
             spec.sample_rate,
@@ -107,9 +124,9 @@ class CQT(_ChunkedTransform):
 class HPSSMFCC(_ChunkedTransform):
     """MFCC of the harmonic and the percussive part of each view (``kind='hpss_mfcc'``)."""
 
-    def __init__(self, spec: FeatureSpec, *, chunk_size: int = 4) -> None:
+    def __init__(self, spec: FeatureSpec, *, chunk_size: int | None = None) -> None:
         super().__init__(spec, chunk_size=chunk_size)
-        self.mfcc = MFCC(spec, chunk_size=chunk_size)
+        self.mfcc = MFCC(spec)
 
     def _signals(self, signals: Tensor) -> Tensor:
         harmonic, percussive = hpss(
@@ -126,7 +143,5 @@ class HPSSMFCC(_ChunkedTransform):
 
 def build_transform(spec: FeatureSpec, *, chunk_size: int | None = None) -> nn.Module:
     """The transform for a spec's kind."""
-    kinds: dict[str, type[_ChunkedTransform]] = {"mfcc": MFCC, "cqt": CQT, "hpss_mfcc": HPSSMFCC}
-    if chunk_size is None:
-        return kinds[spec.kind](spec)
+    kinds: dict[str, type[_ChunkedTransform]] = {"mfcc": MFCC, "logmel": MFCC, "cqt": CQT, "hpss_mfcc": HPSSMFCC}
     return kinds[spec.kind](spec, chunk_size=chunk_size)

@@ -6,6 +6,7 @@ ensemble of runs) uses exactly the same split even if the seed or the code chang
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -37,11 +38,20 @@ def split_folder(run: Path, split: str) -> Path:
     return run / split
 
 
+def for_dataset(config: ExperimentConfig, table: ClipTable) -> ExperimentConfig:
+    """The config with the network's output size set to the dataset's number of classes."""
+    if config.model.n_classes == len(table.classes):
+        return config
+    model = dataclasses.replace(config.model, n_classes=len(table.classes))
+    return dataclasses.replace(config, model=model)
+
+
 def train_fold(
     config: ExperimentConfig, table: ClipTable, run: Path, *, fold: int, k: int, cache_root: Path,
     resume: bool = False, progress: bool = True, workers: int = 0,
 ) -> SplitResult:
     """Train fold ``fold`` of ``k`` (folds grouped by location, stratified by class)."""
+    config = for_dataset(config, table)
     write_run_config(config, run)
     folds = run_folds(run, table, k=k, seed=config.train.seed)
     train, val = fold_indices(folds, fold)
@@ -56,6 +66,7 @@ def train_official(
     resume: bool = False, progress: bool = True, workers: int = 0,
 ) -> SplitResult:
     """Train on the official TAU fold-1 split (``evaluation_setup/fold1_{train,evaluate}.csv``)."""
+    config = for_dataset(config, table)
     write_run_config(config, run)
     train, val = official_split(data_root, table)
     return fit(
