@@ -37,7 +37,7 @@ ROWS = {
     "mfcc": ("sample", {"model": {"pooling": "mean", **PAPER_HEAD}, "mixup": {"enabled": False}}),
     "mfcc-stap": ("sample", {"model": {"pooling": "stap", **PAPER_HEAD}, "mixup": {"enabled": False}}),
     "mfcc-stap-mixup": ("sample", {"model": {"pooling": "stap", **PAPER_HEAD}, "mixup": {"enabled": True}}),
-    "mfcc-stap-mixup (linear head, LayerNorm)": (
+    "mfcc-stap-mixup (linear head + LayerNorm)": (
         "sample", {"model": {"pooling": "stap", "head": "linear", "stap_norm": True}, "mixup": {"enabled": True}}),
     "dcase2019-baseline": ("dcase2019-baseline", {
         "input": {"features": [{"name": "mfcc2048", "kind": "logmel", "sample_rate": 8000, "n_fft": 256,

@@ -56,3 +56,29 @@ def test_runs_that_do_not_share_folds_are_refused(other: Predictions, match: str
         majority_vote([member([[1, 0, 0]]), other])
     with pytest.raises(ValueError, match="at least 2 members"):
         soft_vote([other])
+
+
+def test_tie_in_summed_probabilities_ignores_rounding() -> None:
+    # a and b one vote each; summed a = 0.45 + 0.25 and b = 0.15 + 0.55 are equal, but in floats
+    # a = 0.7 < b = 0.7000000000000001: a tie all the same, so the lower class index (a) wins
+    members = [member([[0.45, 0.15, 0.4]]), member([[0.25, 0.55, 0.2]])]
+    assert 0.45 + 0.25 < 0.15 + 0.55
+    assert majority_vote(members).predicted == ["a"]
+
+
+def test_vote_shares_and_soft_mean() -> None:
+    members = [member([[0.5, 0.4, 0.1]]), member([[0.1, 0.6, 0.3]]), member([[0.2, 0.7, 0.1]])]
+    np.testing.assert_allclose(majority_vote(members).probabilities, [[1 / 3, 2 / 3, 0.0]])
+    np.testing.assert_allclose(soft_vote(members).probabilities, [[0.8 / 3, 1.7 / 3, 0.5 / 3]])
+
+
+def test_members_with_other_labels_or_classes_are_refused() -> None:
+    other_label = Predictions(["clip0"], ["b"], np.array([0]), CLASSES, np.array([[1.0, 0, 0]]))
+    with pytest.raises(ValueError, match=r"label of clip clip0 differs between member 0 \(a\) and member 1 \(b\)"):
+        majority_vote([member([[1, 0, 0]]), other_label])
+    other_classes = Predictions(["clip0"], ["a"], np.array([0]), ("a", "b", "d"), np.array([[1.0, 0, 0]]))
+    with pytest.raises(ValueError, match="member 1 has classes"):
+        soft_vote([member([[1, 0, 0]]), other_classes])
+    missing = member([[1, 0, 0]], ["clip0"])
+    with pytest.raises(ValueError, match="lacks 1 of its clips"):
+        majority_vote([member([[1, 0, 0], [0, 1, 0]]), missing])

@@ -22,7 +22,7 @@ def stap_reference(o: torch.Tensor, w_tem: torch.Tensor, w_spa: torch.Tensor, fa
     return torch.tensor(xs, dtype=torch.float64), torch.tensor(a_tems, dtype=torch.float64), torch.tensor(a_spas, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("seed,scale", [(0, "none"), (1, "none"), (2, "st")])
+@pytest.mark.parametrize("seed,scale", [(0, "none"), (1, "none"), (2, "none"), (3, "st"), (4, "st")])
 def test_stap_matches_the_loop_reference(seed: int, scale: str) -> None:
     torch.manual_seed(seed)
     spatial, temporal = 6, 5
@@ -31,7 +31,7 @@ def test_stap_matches_the_loop_reference(seed: int, scale: str) -> None:
     x, a_tem, a_spa = pool(o)
     factor = spatial * temporal if scale == "st" else 1.0
     ref_x, ref_tem, ref_spa = stap_reference(o, pool.w_tem.detach(), pool.w_spa.detach(), factor)
-    # float64 on both sides; only summation order differs
+    # float64 on both sides and the same formulas; only the summation order differs (~1e-15 relative)
     torch.testing.assert_close(x, ref_x, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(a_tem, ref_tem, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(a_spa, ref_spa, rtol=1e-10, atol=1e-12)
@@ -54,6 +54,28 @@ def test_mean_pooling_and_norm_option() -> None:
     torch.testing.assert_close(normed.mean(-1), torch.zeros(2), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("scale,norm", [("none", False), ("st", False), ("none", True), ("st", True)])
+def test_every_stap_option_keeps_shapes_and_passes_finite_gradients(scale: str, norm: bool) -> None:
+    torch.manual_seed(0)
+    pool = SpatialTemporalAttentionPooling(12, 9, scale=scale, norm=norm)
+    o = torch.randn(3, 12, 9, requires_grad=True)
+    x, a_tem, a_spa = pool(o)
+    assert x.shape == (3, 12) and a_tem.shape == (3, 9) and a_spa.shape == (3, 12)
+    (x * torch.randn_like(x)).sum().backward()
+    for name, grad in [("o", o.grad)] + [(n, p.grad) for n, p in pool.named_parameters()]:
+        assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name
+
+
+def test_paper_stap_gives_small_x_and_the_st_scale_lifts_it() -> None:
+    """The lead for ``stap_scale``: A_st ~ 1/(S·T), so the paper's x is tiny for O(1) inputs."""
+    torch.manual_seed(0)
+    o = torch.randn(2, 2048, 64).relu()  # like the DCNN's post-ReLU output at paper size
+    plain = SpatialTemporalAttentionPooling(2048, 64)
+    scaled = SpatialTemporalAttentionPooling(2048, 64, scale="st")
+    scaled.load_state_dict(plain.state_dict())
+    assert plain(o).x.abs().mean() < 1e-3 < 0.1 < scaled(o).x.abs().mean()
+
+
 def test_bad_scale_is_refused() -> None:
-    with pytest.raises(ValueError, match="STAP scale must be"):
+    with pytest.raises(ValueError, match="SpatialTemporalAttentionPooling.scale: got 'huge'"):
         SpatialTemporalAttentionPooling(4, 4, scale="huge")

@@ -4,6 +4,7 @@ import csv
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -136,18 +137,35 @@ def test_every_preset_loads_and_matches_the_paper_table() -> None:
     assert load_experiment("quick", parse_assignments(["train.max_epochs=1"])).train.max_epochs == 1
 
 
+KILLABLE_TRAINING = textwrap.dedent(
+    """
+    import sys, time
+    from stasc.training.module import SceneClassifier
+    step = SceneClassifier.training_step
+
+    def slow_step(self, batch, batch_idx):
+        time.sleep(1.0)  # stands in for a long real epoch, so the kill lands mid-run on any machine
+        return step(self, batch, batch_idx)
+
+    SceneClassifier.training_step = slow_step
+    from stasc.cli import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
 @pytest.mark.slow
 def test_resume_after_a_kill_continues_from_the_last_checkpoint(tmp_path: Path) -> None:
     data = sample_subset(tmp_path, 3)
     args = train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=4")
-    proc = subprocess.Popen([sys.executable, "-m", "stasc.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     last = tmp_path / "run" / "fold-0" / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not last.is_file():
         if proc.poll() is not None:
             pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
-        time.sleep(0.2)
-    time.sleep(0.5)
+        time.sleep(0.1)
+    time.sleep(0.5)  # let the checkpoint write finish; the slowed epochs leave seconds to spare
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     assert not (tmp_path / "run" / "fold-0" / "result.json").exists(), "the kill must land mid-run"
@@ -155,7 +173,7 @@ def test_resume_after_a_kill_continues_from_the_last_checkpoint(tmp_path: Path) 
     assert main([*args, "--resume"]) == 0
     rows = list(csv.DictReader((tmp_path / "run" / "fold-0" / "logs" / "metrics.csv").open()))
     epochs = sorted({int(r["epoch"]) for r in rows if r.get("val_acc")})
-    assert epochs[-1] == 3 and epoch_before < 3
+    assert epochs[-1] == 3 and epoch_before < 3, (epochs, epoch_before)
     assert (tmp_path / "run" / "fold-0" / "result.json").is_file()
 
 

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from stasc import __version__
 from stasc.audio import AudioError
-from stasc.cli import demo, download, ensemble, evaluate, explain, extract, folds, predict, reproduce, train
+from stasc.cli import (
+    demo, download, ensemble, evaluate, explain, export, extract, folds, predict, reproduce, train,
+)
 from stasc.data.datasets import DatasetError
 from stasc.inference import CheckpointError
 
@@ -21,7 +23,7 @@ EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = (demo, download, extract, folds, train, evaluate, ensemble, reproduce, predict, explain)
+SUBCOMMANDS = (demo, download, extract, folds, train, evaluate, ensemble, reproduce, predict, explain, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

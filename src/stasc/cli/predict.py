@@ -40,8 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("audio", type=Path, nargs="+", help="audio files or folders")
     parser.add_argument("--out", type=Path, help="output file (.csv or .json; default: CSV on standard output)")
     parser.add_argument("--format", choices=("csv", "json", "dcase"), help="default: from --out's suffix, else csv")
-    parser.add_argument("--window", type=float, default=10.0, help="window length in seconds (default: 10)")
-    parser.add_argument("--hop", type=float, default=10.0, help="window hop in seconds (default: 10)")
+    parser.add_argument("--window", type=float,
+                        help="window length in seconds (default: 10, or the window an .onnx export was made for)")
+    parser.add_argument("--hop", type=float, help="window hop in seconds (default: the window length)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument("--batch-size", type=int, default=64, help="patches per network batch (default: 64)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,9 +107,11 @@ def write_dcase(handle: Any, results: list[FilePrediction], errors: dict[str, st
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.window <= 0 or args.hop <= 0:
-        raise ValueError(f"--window and --hop must be positive, got {args.window} and {args.hop}")
     model = load_model(args.model, device=args.device, batch_size=args.batch_size)
+    window = args.window if args.window is not None else getattr(model, "window_seconds", 10.0)  # exports: fixed
+    hop = args.hop if args.hop is not None else window
+    if window <= 0 or hop <= 0:
+        raise ValueError(f"--window and --hop must be positive, got {window} and {hop}")
     files = audio_files(args.audio)
     if not files:
         raise ValueError(f"no audio files found in {', '.join(map(str, args.audio))}")
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     errors: dict[str, str] = {}
     for path in tqdm(files, unit="file", desc="predict", disable=args.no_progress):
         try:
-            results.append(model.predict_file(path, window_seconds=args.window, hop_seconds=args.hop))
+            results.append(model.predict_file(path, window_seconds=window, hop_seconds=hop))
         except AudioError as err:
             errors[str(path)] = err.problem
             print(f"FAILED {path}: {err.problem}", file=sys.stderr)

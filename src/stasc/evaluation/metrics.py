@@ -13,8 +13,16 @@ from stasc.evaluation.predictions import Predictions, concat
 
 
 def clip_metrics(predictions: Predictions) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall of each class, the paper's Table 3), the confusion
-    matrix (rows = true class) and the multi-class log loss (probabilities clipped at 1e-15)."""
+    """Accuracy, per-class accuracy (recall of each class, the paper's Table 3; ``None`` for a class
+    without clips), the confusion matrix (counts, rows = true class, columns = predicted, in the
+    order of ``classes``) and the multi-class log loss over all classes (probabilities clipped at
+    1e-15 and renormalised). The prediction is the argmax of the clip probabilities.
+
+    Returns ``{"clips", "accuracy", "log_loss", "per_class_accuracy": {class: float | None},
+    "confusion_matrix": list[list[int]], "classes"}``.
+    """
+    if not len(predictions):
+        raise ValueError("no clips to evaluate")
     targets = predictions.targets
     predicted = predictions.probabilities.argmax(1)
     labels = list(range(len(predictions.classes)))
@@ -35,16 +43,26 @@ def clip_metrics(predictions: Predictions) -> dict[str, Any]:
     }
 
 
-def _mean_std(values: Sequence[float]) -> dict[str, float]:
-    # sample standard deviation (ddof=1) across folds, 0 for a single split
+def _mean_std(values: Sequence[float | None]) -> dict[str, float | None]:
+    # sample standard deviation (ddof=1) over the folds that have a value, 0 for a single one;
+    # None (JSON null) when no fold has a value (a class absent from every fold)
     array = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if array.size == 0:
-        return {"mean": float("nan"), "std": float("nan")}
+        return {"mean": None, "std": None}
     return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1 else 0.0}
 
 
 def cross_validation_summary(per_fold: Sequence[Predictions]) -> dict[str, Any]:
-    """Per-fold metrics, their mean ± std (sample std over folds), and the pooled confusion matrix."""
+    """Per-fold :func:`clip_metrics`, their mean ± std over folds, and the metrics of all folds pooled.
+
+    The std is the sample standard deviation (``ddof=1``) over folds when there are at least 2
+    folds, and 0 for a single split. The per-class accuracy of a fold without clips of that class
+    is left out of that class's mean. Returns ``{"folds": [clip_metrics…], "n_folds", "clips",
+    "accuracy": {"mean", "std"}, "log_loss": {"mean", "std"}, "per_class_accuracy": {class:
+    {"mean", "std"}}, "pooled": clip_metrics(all clips), "classes"}``.
+    """
+    if not per_fold:
+        raise ValueError("no folds to summarise")
     folds = [clip_metrics(p) for p in per_fold]
     classes = folds[0]["classes"]
     pooled = clip_metrics(concat(list(per_fold)))

@@ -10,11 +10,13 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, *, layout: bool = True) -> Path:
+    if layout:
+        fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -43,19 +45,29 @@ def confusion(path: Path, matrix: list[list[int]], classes: list[str], title: st
     return _save(fig, path)
 
 
+def _none_to_nan(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 def per_class(path: Path, summary: dict[str, Any], title: str) -> Path:
     """Per-class accuracy, mean over folds with the fold std as error bars."""
     classes = summary["classes"]
-    means = [summary["per_class_accuracy"][c]["mean"] for c in classes]
-    stds = [summary["per_class_accuracy"][c]["std"] for c in classes]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(classes) + 2), 4))
-    ax.bar(range(len(classes)), means, yerr=stds, capsize=3, color="tab:blue")
-    ax.axhline(summary["accuracy"]["mean"], color="tab:red", linestyle="--", label="overall accuracy")
+    means = _none_to_nan([summary["per_class_accuracy"][c]["mean"] for c in classes])
+    stds = _none_to_nan([summary["per_class_accuracy"][c]["std"] for c in classes])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(classes) + 2), 4.5))
+    ax.bar(range(len(classes)), means, yerr=stds, capsize=3, color="tab:blue",
+           label=f"mean ± std over {summary['n_folds']} fold(s)")
+    for x, mean in enumerate(means):
+        if np.isfinite(mean):
+            ax.text(x, 0.02, f"{100 * mean:.0f}", ha="center", va="bottom", color="white", fontsize=8)
+    overall = summary["accuracy"]["mean"]
+    ax.axhline(overall, color="tab:red", linestyle="--", label=f"overall accuracy {100 * overall:.1f} %")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("clip accuracy")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title, loc="left")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 
 
@@ -64,15 +76,20 @@ def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[
     names = list(summaries)
     means = [summaries[n]["accuracy"]["mean"] for n in names]
     stds = [summaries[n]["accuracy"]["std"] for n in names]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) + 2), 4))
-    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color="tab:blue", label="stasc")
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) + 2), 4.5))
+    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color="tab:blue", label="stasc (mean ± std over folds)")
+    for x, (mean, std) in enumerate(zip(means, stds)):
+        ax.text(x, 0.02, f"{100 * mean:.1f}\n± {100 * std:.1f}", ha="center", va="bottom", color="white", fontsize=8)
     if paper:
         xs = [i for i, n in enumerate(names) if n in paper]
-        ax.scatter(xs, [paper[names[i]] for i in xs], color="tab:red", marker="D", zorder=3, label="paper")
+        if xs:
+            ax.scatter(xs, [paper[names[i]] for i in xs], color="tab:red", marker="D", zorder=3, label="paper")
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("clip accuracy")
-    ax.legend(loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("clip accuracy per model or vote", loc="left")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 
 
@@ -90,27 +107,36 @@ def _read_history(path: Path) -> dict[str, list[tuple[int, float]]]:
     return series
 
 
+_CURVES = (  # metric, axis (0: loss, 1: accuracy), line style
+    ("train_loss", 0, "-"), ("val_loss", 0, "--"), ("train_patch_acc", 1, "-"), ("val_acc", 1, "--"),
+)
+
+
 def learning_curves(path: Path, histories: list[Path], title: str) -> Path | None:
-    """Loss and accuracy per epoch, one line per fold (Lightning CSVLogger metrics.csv files)."""
+    """Loss and accuracy per epoch, one colour per fold (Lightning CSVLogger ``metrics.csv`` files,
+    named by the folder above ``logs/``); solid lines train, dashed validation; metrics a file lacks
+    are left out. ``None`` (nothing written) when no file has any of them."""
     runs = [(h.parent.parent.name, _read_history(h)) for h in histories if h.is_file()]
-    runs = [(name, series) for name, series in runs if series]
+    runs = [(name, series) for name, series in runs if any(key in series for key, _, _ in _CURVES)]
     if not runs:
         return None
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-    for index, (name, series) in enumerate(runs):
-        color = f"C{index % 10}"
-        for key, ax, style in (("train_loss", ax_loss, "-"), ("val_loss", ax_loss, "--"),
-                               ("train_patch_acc", ax_acc, "-"), ("val_acc", ax_acc, "--")):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for index, (_, series) in enumerate(runs):
+        for key, axis, style in _CURVES:
             if key in series:
-                epochs, values = zip(*series[key])
-                ax.plot(epochs, values, style, color=color, label=f"{name} {key}")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("loss (solid: train, dashed: validation)")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy (solid: train patches, dashed: validation clips)")
-    ax_acc.set_ylim(0, 1)
-    for ax in (ax_loss, ax_acc):
+                epochs, values = zip(*sorted(series[key]))
+                axes[axis].plot(epochs, values, style, color=f"C{index % 10}", marker="." if len(epochs) < 3 else None)
+    axes[0].set_ylabel("loss")
+    axes[1].set_ylabel("accuracy")
+    axes[1].set_ylim(0, 1)
+    for ax, what in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{what} (solid: train, dashed: validation)", fontsize=9)
         ax.grid(alpha=0.3)
-    ax_acc.legend(fontsize=7, loc="lower right", ncol=2)
+    handles = [Line2D([], [], color=f"C{i % 10}", label=name) for i, (name, _) in enumerate(runs)]
+    handles += [Line2D([], [], color="black", linestyle="-", label="train (patches)"),
+                Line2D([], [], color="black", linestyle="--", label="validation (clips)")]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     fig.suptitle(title)
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return _save(fig, path, layout=False)

@@ -12,10 +12,11 @@ from stasc.evaluation import plots
 from stasc.evaluation.metrics import cross_validation_summary
 from stasc.evaluation.predictions import Predictions
 
-# The paper's Table 2 (5-fold development accuracy per model) and Table 3 (per scene).
+# The paper's Table 2 (5-fold development accuracy per model, keyed by the preset names of SPEC §5;
+# the DCASE 2019 baseline is its fold-1 figure, under both names) and Table 3 (per scene).
 PAPER_TABLE2 = {
-    "baseline": 0.625, "mfcc": 0.632, "mfcc-stap": 0.696, "mfcc-stap-mixup": 0.711, "cqt-mfcc": 0.688,
-    "cqt-mfcc-stap": 0.681, "hpss-mfcc-stap-mixup": 0.655, "majority vote": 0.7386,
+    "baseline": 0.625, "dcase2019-baseline": 0.625, "mfcc": 0.632, "mfcc-stap": 0.696, "mfcc-stap-mixup": 0.711,
+    "cqt-mfcc": 0.688, "cqt-mfcc-stap": 0.681, "hpss-mfcc-stap-mixup": 0.655, "majority vote": 0.7386,
 }
 PAPER_TABLE3 = {  # scene: (DCASE 2019 baseline, the paper's ensemble)
     "airport": (0.484, 0.783), "bus": (0.623, 0.910), "metro": (0.651, 0.671), "metro_station": (0.545, 0.671),
@@ -28,12 +29,15 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "row"
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}"
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
 
 
 def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None = None) -> str:
-    """The paper's Table 2 layout for a terminal: accuracy mean ± std, log loss, per-fold accuracy."""
+    """The paper's Table 2 layout for a terminal: accuracy mean ± std, log loss, per-fold accuracy.
+
+    ``rows`` maps a row name to its :func:`cross_validation_summary` (``write_report(...)["rows"]``);
+    ``paper`` adds a column of reference accuracies."""
     lines = [f"{'model':<24} {'accuracy (%)':>14} {'log loss':>9} {'folds':>5}  per-fold accuracy (%)"
              + ("  paper (%)" if paper else "")]
     lines.append("-" * len(lines[0]))
@@ -98,8 +102,19 @@ def write_report(
     histories: dict[str, list[Path]] | None = None, notes: list[str] | None = None,
     paper: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Summaries of every row (a model or a vote: its per-fold predictions), written as JSON,
-    Markdown and PNGs into ``out_dir``. Returns ``{"rows": summaries, "paths": {name: path}}``."""
+    """Summaries of every row (a model or a vote: its per-fold predictions), written into ``out_dir``.
+
+    Writes ``report.json`` (``{"title", "rows": {row: cross_validation_summary}, "notes", "paper"}``),
+    ``report.md`` (Table 2 layout, per-class table like Table 3 with the paper's figures when the
+    classes are the TAU ones and ``paper`` is given, confusion matrices, plots, notes) and PNGs:
+    ``confusion_<row>.png``, ``per_class_<row>.png``, ``learning_curves_<row>.png`` (from
+    ``histories[row]``, Lightning ``metrics.csv`` files, one per fold) and ``accuracy.png`` (more
+    than one row). ``<row>`` is the row name with characters other than ``A-Za-z0-9_.-`` made ``-``.
+    ``paper`` maps row names to reference accuracies (e.g. :data:`PAPER_TABLE2`).
+    Returns ``{"rows": {row: summary}, "paths": {file name: path}}``.
+    """
+    if not rows:
+        raise ValueError("a report needs at least one row")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summaries = {name: cross_validation_summary(folds) for name, folds in rows.items()}

@@ -1,11 +1,16 @@
 """Ensembles of runs (SPEC §5): the paper's majority vote and a soft vote.
 
-Majority vote: each member votes the class of its highest clip probability; the class with most
-votes wins. A tie is broken by the sum, over the members, of the probabilities of the tied
-classes (the tied class with the largest summed probability wins); if that ties too, the tied
-class listed first in ``classes`` wins. The returned probabilities are the vote shares (votes /
-members), so a unanimous clip has probability 1 for its class.
-Soft vote: the mean of the members' probabilities.
+Majority vote: each member votes the class of its highest clip probability (the first class on
+a tie within a member); the class with most votes wins. A tie in votes is broken by the sum, over
+all members, of the probabilities of the tied classes: the tied class with the largest summed
+probability wins; if that ties too (sums within 1e-9 of each other), the tied class with the
+lowest index in ``classes`` wins. The returned probabilities are the vote shares (votes /
+members; a unanimous clip has probability 1 for its class), with 1e-9 added to the winning class
+on a tie and the row renormalised, so that the argmax of the shares is always the decision.
+Soft vote: the mean of the members' probabilities; the decision is its argmax.
+
+Members must cover the same clips (aligned by file name; the order may differ) with the same
+labels, folds and class list; otherwise ``ValueError`` says what differs.
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ def align(members: Sequence[Predictions]) -> list[Predictions]:
         for name, fold_a, fold_b, label_a, label_b in zip(first.filenames, first.folds, reordered.folds, first.labels,
                                                           reordered.labels):
             if fold_a != fold_b:
-                raise ValueError(f"fold of clip {name} differs between member 0 ({fold_a}) and member {number} ({fold_b})")
+                raise ValueError(f"fold of clip {name} differs between member 0 ({fold_a}) and member {number} "
+                                 f"({fold_b})")
             if label_a != label_b:
-                raise ValueError(f"label of clip {name} differs between member 0 and member {number}")
+                raise ValueError(f"label of clip {name} differs between member 0 ({label_a}) and member {number} "
+                                 f"({label_b})")
         aligned.append(reordered)
     return aligned
 
@@ -56,8 +63,10 @@ def majority_shares(probs: np.ndarray) -> np.ndarray:
     np.add.at(votes, (np.arange(n_clips)[None].repeat(n_members, 0), probs.argmax(2)), 1.0)
     summed = probs.sum(0)  # N, K
     most = votes.max(1, keepdims=True)
-    # among the classes with the most votes, the largest summed probability; argmax takes the first on ties
-    winner = np.where(votes == most, summed, -np.inf).argmax(1)
+    # among the classes with the most votes, the largest summed probability (within 1e-9, so that
+    # rounding does not decide); argmax of the boolean mask takes the lowest class index
+    tied = np.where(votes == most, summed, -np.inf)
+    winner = (tied >= tied.max(1, keepdims=True) - 1e-9).argmax(1)
     shares = votes / n_members
     # a hair more for the decided class, so the argmax of the shares is the decision even on a tie
     shares[np.arange(n_clips), winner] += 1e-9
@@ -65,6 +74,8 @@ def majority_shares(probs: np.ndarray) -> np.ndarray:
 
 
 def majority_vote(members: Sequence[Predictions]) -> Predictions:
+    """The paper's majority vote of ``members`` (ties as the module docstring says); the returned
+    probabilities are the vote shares, clips in the order of the first member."""
     aligned = align(members)
     shares = majority_shares(np.stack([m.probabilities for m in aligned]))
     first = aligned[0]
@@ -72,6 +83,7 @@ def majority_vote(members: Sequence[Predictions]) -> Predictions:
 
 
 def soft_vote(members: Sequence[Predictions]) -> Predictions:
+    """The mean of the members' clip probabilities, clips in the order of the first member."""
     aligned = align(members)
     mean = np.mean([m.probabilities for m in aligned], axis=0)
     first = aligned[0]

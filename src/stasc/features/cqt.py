@@ -4,9 +4,10 @@ librosa's ``cqt`` (the reference, SPEC §2) works octave by octave: the top octa
 are applied at the full rate through an STFT with a rectangular window, then the signal is
 halved in rate (soxr, scaled by √2) and the hop halved, for the next octave down, and so on.
 This module does the same steps with the same filters, so its output matches librosa to float
-rounding, but it precomputes the filter spectra once (librosa rebuilds them on every call),
-batches every clip and view through one FFT per octave, and runs the projections as complex
-matrix products (on the GPU when the input is there).
+rounding, but it precomputes the filters once (librosa rebuilds them on every call), turns each
+octave's sparsified filter spectra back into time-domain kernels, and runs every clip and view of
+an octave through one strided ``conv1d`` (on the GPU when the input is there); nothing depends on
+the signal length, so there is no per-length cache.
 
 Halving the rate: on CPU with soxr, exactly as librosa does; on other devices with a windowed
 sinc half-band filter in PyTorch (:func:`halve_rate_sinc`, ``resampler='sinc'``), whose CQT stays
@@ -168,11 +169,16 @@ class ConstantQTransform(nn.Module):
             fmin=C1_HZ if fmin is None else fmin, filter_scale=filter_scale,
         )
         for i, octave in enumerate(self.plan):
-            # stored transposed (F, bins) so a frame matrix (…, T, F) multiplies it directly, and as
-            # real and imaginary parts so module.to(dtype) cannot drop the imaginary part
-            spectra = octave["spectra"].T
-            self.register_buffer(f"spectra_real_{i}", torch.from_numpy(spectra.real.copy()), persistent=False)
-            self.register_buffer(f"spectra_imag_{i}", torch.from_numpy(spectra.imag.copy()), persistent=False)
+            # frame spectrum × filter spectra summed over the band equals one real correlation of
+            # the frame with a complex kernel: kernel[b, n] = Σ_k spectra[b, k] e^{-2πikn/n_fft}; a
+            # strided conv1d with it skips the framing, the FFT and the unused half of the spectrum
+            n_fft, band = int(octave["n_fft"]), octave["band"]
+            k = np.arange(band.start, band.stop)
+            phase = np.exp(-2j * np.pi * np.outer(k, np.arange(n_fft)) / n_fft)  # F, n_fft
+            kernel = octave["spectra"] @ phase  # bins, n_fft
+            # real and imaginary parts as separate output channels (module.to(dtype) keeps both)
+            stacked = np.concatenate([kernel.real, kernel.imag])[:, None]  # 2·bins, 1, n_fft
+            self.register_buffer(f"kernel_{i}", torch.from_numpy(stacked.copy()), persistent=False)
 
     def _halve(self, signal: Tensor) -> Tensor:
         use_soxr = self.resampler == "soxr" or (self.resampler == "auto" and signal.device.type == "cpu")
@@ -189,25 +195,20 @@ class ConstantQTransform(nn.Module):
                 signal, factor = halve_rate_soxr(signal, factor).to(waveform.dtype), 1
             else:
                 signal, factor = halve_rate_sinc(signal), factor // 2
-        complex_dtype = torch.complex128 if signal.dtype == torch.float64 else torch.complex64
-        responses = []
+        magnitudes = []
         for i, octave in enumerate(self.plan):
             n_fft, hop = int(octave["n_fft"]), int(octave["hop"])  # type: ignore[call-overload]
             padded = F.pad(signal, (n_fft // 2, n_fft // 2))
             if padded.shape[-1] < n_fft:
                 padded = F.pad(padded, (0, n_fft - padded.shape[-1]))
-            frames = padded.unfold(-1, n_fft, hop)  # N, T, n_fft (rectangular window)
-            spectrum = torch.fft.rfft(frames)[..., octave["band"]]  # N, T, F of the octave's band
-            real_dtype = torch.float64 if complex_dtype == torch.complex128 else torch.float32
-            basis = torch.complex(
-                getattr(self, f"spectra_real_{i}").to(real_dtype), getattr(self, f"spectra_imag_{i}").to(real_dtype)
-            )
-            responses.append(torch.matmul(spectrum, basis))  # N, T, bins of this octave
+            kernel = getattr(self, f"kernel_{i}").to(signal.dtype)
+            response = F.conv1d(padded[:, None], kernel, stride=hop)  # N, 2·bins, T (real; imaginary)
+            real, imag = response.chunk(2, dim=1)
+            magnitudes.append(torch.sqrt(real.square() + imag.square()))  # N, bins of this octave, T
             if i < len(self.plan) - 1:
                 signal = self._halve(signal).to(waveform.dtype)
-        n_frames = min(r.shape[1] for r in responses)
-        stacked = torch.cat([r[:, :n_frames] for r in reversed(responses)], dim=-1)  # N, T, bins (low → high)
-        magnitude = stacked.abs().transpose(-1, -2)  # N, bins, T
+        n_frames = min(m.shape[-1] for m in magnitudes)
+        magnitude = torch.cat([m[..., :n_frames] for m in reversed(magnitudes)], dim=1)  # N, bins (low → high), T
         return magnitude.reshape(*lead, self.n_bins, n_frames)
 
 

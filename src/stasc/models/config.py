@@ -1,42 +1,84 @@
-"""Typed model configuration: the DCNN as a list of blocks (paper Table 1) plus the pooling head."""
+"""Typed model configuration: the DCNN as a list of blocks (paper Table 1) plus the pooling head.
+
+Plain nested dataclasses with simple annotated fields, so :func:`stasc.config.from_dict` builds them
+from YAML/JSON dicts (``{"blocks": [{"convs": [{"out_channels": 64, "stride": 2}, ...]}, ...]}``).
+Every ``__post_init__`` raises ``ValueError`` naming the field, the value and what was expected.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
+
+POOLINGS = ("stap", "mean")
+HEADS = ("fc_relu", "linear")
+STAP_SCALES = ("none", "st")
+
+
+def _positive_int(owner: str, name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner}.{name}: got {value!r}, expected a positive integer")
+
+
+def _positive_pair(owner: str, name: str, value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+    ):
+        raise ValueError(f"{owner}.{name}: got {value!r}, expected a (frequency, time) pair of positive integers")
+
+
+def _one_of(owner: str, name: str, value: object, options: tuple[object, ...]) -> None:
+    if value not in options:
+        raise ValueError(f"{owner}.{name}: got {value!r}, expected one of {', '.join(map(repr, options))}")
 
 
 @dataclass
 class ConvSpec:
-    """One convolution → BatchNorm → ReLU; 'SAME' padding."""
+    """One conv → BatchNorm → ReLU; 'SAME' padding, so the grid shrinks only by the stride."""
 
     out_channels: int
     kernel_size: int = 3
     stride: int = 1
 
     def __post_init__(self) -> None:
-        if self.out_channels < 1 or self.kernel_size < 1 or self.stride < 1:
-            raise ValueError(
-                f"conv out_channels, kernel_size and stride must be positive, got "
-                f"{self.out_channels}, {self.kernel_size}, {self.stride}"
-            )
+        for name in ("out_channels", "kernel_size", "stride"):
+            _positive_int("ConvSpec", name, getattr(self, name))
         if self.kernel_size % 2 == 0:
-            raise ValueError(f"conv kernel_size must be odd for 'SAME' padding, got {self.kernel_size}")
+            raise ValueError(f"ConvSpec.kernel_size: got {self.kernel_size}, expected an odd size for 'SAME' padding")
 
 
 @dataclass
 class BlockSpec:
-    """Convolutions, then a max-pool (kernel, stride) over (frequency, time); stride (2, 1) keeps time."""
+    """Convs, then a max-pool over (frequency, time). Time is padded by ``kernel − stride`` frames
+    (see :mod:`stasc.models.blocks`), so the paper's 2×2 pool with stride (2, 1) keeps the time length."""
 
     convs: list[ConvSpec]
     pool_kernel: tuple[int, int] = (2, 2)
     pool_stride: tuple[int, int] = (2, 1)
 
     def __post_init__(self) -> None:
-        if not self.convs:
-            raise ValueError("a block needs at least one conv")
-        if min(self.pool_kernel) < 1 or min(self.pool_stride) < 1:
-            raise ValueError(f"pool kernel and stride must be positive, got {self.pool_kernel}, {self.pool_stride}")
+        if not isinstance(self.convs, list) or not self.convs:
+            raise ValueError(f"BlockSpec.convs: got {self.convs!r}, expected a non-empty list of ConvSpec")
+        _positive_pair("BlockSpec", "pool_kernel", self.pool_kernel)
+        _positive_pair("BlockSpec", "pool_stride", self.pool_stride)
+        if self.pool_stride[1] > self.pool_kernel[1]:
+            raise ValueError(
+                f"BlockSpec.pool_stride: got {self.pool_stride}, expected a time stride at most the time kernel "
+                f"{self.pool_kernel[1]} (the time padding is kernel − stride)"
+            )
+
+
+class ConvShape(NamedTuple):
+    """One conv of a built model: channels in/out, kernel, stride and its output grid (F, T)."""
+
+    in_channels: int
+    out_channels: int
+    kernel_size: int
+    stride: int
+    freq: int
+    time: int
 
 
 def _block(*channels: int, first_stride: int = 1, one_by_one: bool = False) -> BlockSpec:
@@ -47,7 +89,7 @@ def _block(*channels: int, first_stride: int = 1, one_by_one: bool = False) -> B
 
 
 def paper_blocks() -> list[BlockSpec]:
-    """Table 1: 1×128×128 → (stride-2 conv) 64×64×64 → four (2,1) pools → O = 512 × 4 × 64."""
+    """Table 1: 1×128×128 → (stride-2 conv) 64×64×64 → four (2, 1) pools → O = 512 × 4 × 64."""
     return [
         _block(64, 64, first_stride=2),
         _block(128, 128),
@@ -59,9 +101,11 @@ def paper_blocks() -> list[BlockSpec]:
 def paper_cqt_mfcc_blocks() -> list[BlockSpec]:
     """§6.2 variant: first conv stride 1 and 256 channels in the last block, O = 256 × 4 × 128.
 
-    With a stride-1 first conv the 128×128 input keeps 128 frequency rows; pooling frequency by 2
-    in four blocks would leave 8, so the first block pools frequency by 4 (kernel (4, 2), stride
-    (4, 1)) and the rest by 2: 128 / 4 / 2 / 2 / 2 = 4 rows, while time stays 128 throughout.
+    With a stride-1 first conv the 128×128 input keeps 128 rows and 128 frames. Every pool has time
+    stride 1, so T stays 128. Four pools of frequency stride 2 would leave 128 / 16 = 8 rows, not the
+    paper's 4, so the first block pools frequency by 4 (kernel (4, 2), stride (4, 1)) and the other
+    three by 2: 128 / 4 / 2 / 2 / 2 = 4. **Reading**: the paper says "all convolutions in the third
+    layer are set to 256", which Table 1 already has; O ∈ R^{4×128×256} needs the *last* block at 256.
     """
     blocks = [
         _block(64, 64, first_stride=1),
@@ -75,13 +119,17 @@ def paper_cqt_mfcc_blocks() -> list[BlockSpec]:
 
 @dataclass
 class ModelConfig:
-    """The DCNN: blocks, width, pooling head and classifier head.
+    """The DCNN: input, blocks, width, pooling head and classifier head.
 
-    ``pooling``: ``stap`` (spatial-temporal attention pooling, DCNN^sp) or ``mean`` (temporal mean,
-    DCNN^nonsp). ``head``: ``fc_relu`` (the paper's FC-10 followed by ReLU, before the softmax) or
-    ``linear``. STAP variants beyond the paper's exact form: ``stap_scale='st'`` multiplies the
-    mask A by S·T before the tanh (each entry of A is ~1/(S·T), which keeps x near 1e-2);
-    ``stap_norm=True`` adds a LayerNorm on the pooled vector x.
+    - ``in_channels``: 1, or 2 for CQT+MFCC. ``input_size``: (frequency, time) of a patch.
+    - ``blocks``: the conv stack (default: Table 1). Channel counts are scaled by
+      ``width_multiplier`` (rounded, at least 1); 1/16 gives the tiny models the tests use.
+    - ``pooling``: ``'stap'`` (spatial-temporal attention pooling, DCNN^sp) or ``'mean'``
+      (temporal mean, DCNN^nonsp).
+    - ``head``: ``'fc_relu'`` (paper: FC-10 → ReLU, the softmax is left to the loss) or ``'linear'``.
+    - ``stap_scale``: ``'none'`` (paper, eq. 6) or ``'st'``, which multiplies the mask A by S·T
+      before the tanh: each entry of A is ~1/(S·T), which keeps x near 1e-2 and slows training.
+    - ``stap_norm``: a LayerNorm on the pooled vector x (STAP only; not in the paper).
     """
 
     in_channels: int = 1
@@ -95,53 +143,73 @@ class ModelConfig:
     n_classes: int = 10
 
     def __post_init__(self) -> None:
-        if self.in_channels < 1:
-            raise ValueError(f"model.in_channels must be positive, got {self.in_channels}")
-        if self.width_multiplier <= 0:
-            raise ValueError(f"model.width_multiplier must be positive, got {self.width_multiplier}")
-        if self.n_classes < 2:
-            raise ValueError(f"model.n_classes must be at least 2, got {self.n_classes}")
-        if not self.blocks:
-            raise ValueError("model.blocks must hold at least one block")
-        if self.pooling not in ("stap", "mean"):
-            raise ValueError(f"model.pooling must be 'stap' or 'mean', got {self.pooling!r}")
-        if self.head not in ("fc_relu", "linear"):
-            raise ValueError(f"model.head must be 'fc_relu' or 'linear', got {self.head!r}")
-        freq, time = self.output_grid()
-        if freq < 1 or time < 1:
-            raise ValueError(
-                f"model.blocks reduce the {self.input_size} input to {freq}×{time}: fewer than one row or frame"
-            )
+        _positive_int("ModelConfig", "in_channels", self.in_channels)
+        _positive_pair("ModelConfig", "input_size", self.input_size)
+        if not isinstance(self.blocks, list) or not self.blocks:
+            raise ValueError(f"ModelConfig.blocks: got {self.blocks!r}, expected a non-empty list of BlockSpec")
+        if isinstance(self.width_multiplier, bool) or not isinstance(self.width_multiplier, (int, float)) or not (
+            self.width_multiplier > 0
+        ):
+            raise ValueError(f"ModelConfig.width_multiplier: got {self.width_multiplier!r}, expected a number > 0")
+        _one_of("ModelConfig", "pooling", self.pooling, POOLINGS)
+        _one_of("ModelConfig", "head", self.head, HEADS)
+        _one_of("ModelConfig", "stap_scale", self.stap_scale, STAP_SCALES)
+        if not isinstance(self.stap_norm, bool):
+            raise ValueError(f"ModelConfig.stap_norm: got {self.stap_norm!r}, expected true or false")
+        if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 2:
+            raise ValueError(f"ModelConfig.n_classes: got {self.n_classes!r}, expected an integer ≥ 2")
+        self._walk()  # raises when the blocks pool the input below one row or frame
 
     def channels(self, base: int) -> int:
         """A conv's channel count after the width multiplier (rounded, at least 1)."""
         return max(1, round(base * self.width_multiplier))
 
+    def conv_shapes(self) -> list[ConvShape]:
+        """Every conv with its output grid, in order (what :func:`count_macs` sums over)."""
+        return self._walk()[0]
+
     def output_grid(self) -> tuple[int, int]:
-        """(F, T) of the last block's output for ``input_size``."""
+        """(F, T) of the last block's output for ``input_size``: (4, 64) for the paper."""
+        return self._walk()[1]
+
+    def _walk(self) -> tuple[list[ConvShape], tuple[int, int]]:
+        """The one place that does the shape arithmetic: conv shapes and the final (F, T)."""
+        shapes = []
         freq, time = self.input_size
-        for block in self.blocks:
+        channels = self.in_channels
+        for index, block in enumerate(self.blocks):
             for conv in block.convs:
-                freq, time = -(-freq // conv.stride), -(-time // conv.stride)  # 'SAME': ceil(n / stride)
+                # 'SAME' padding: ceil(n / stride)
+                freq, time = -(-freq // conv.stride), -(-time // conv.stride)
+                out = self.channels(conv.out_channels)
+                shapes.append(ConvShape(channels, out, conv.kernel_size, conv.stride, freq, time))
+                channels = out
             (kf, kt), (sf, st) = block.pool_kernel, block.pool_stride
-            # time is padded by kt − st so a stride-1 pool keeps its length (see blocks.py)
-            freq = (freq - kf) // sf + 1
-            time = (time + (kt - st) - kt) // st + 1
-        return freq, time
+            # time is padded by kt − st frames before pooling (blocks.py): (T + kt − st − kt) // st + 1
+            freq, time = ((freq - kf) // sf + 1 if freq >= kf else 0), (time - st) // st + 1
+            if freq < 1 or time < 1:
+                raise ValueError(
+                    f"ModelConfig.blocks: block {index} pools the {self.input_size} input down to "
+                    f"{max(freq, 0)}×{max(time, 0)}, expected at least one row and one frame"
+                )
+        return shapes, (freq, time)
 
     @property
     def out_channels(self) -> int:
+        """C of the last block's output (after the width multiplier)."""
         return self.channels(self.blocks[-1].convs[-1].out_channels)
 
     @property
     def spatial_size(self) -> int:
-        """S = F · C of the reshaped output O ∈ R^{S×T}."""
+        """S = F · C of the reshaped output O ∈ R^{S×T}: 2048 for the paper."""
         return self.output_grid()[0] * self.out_channels
 
     @classmethod
     def paper(cls, **changes: object) -> ModelConfig:
+        """Table 1 on a 1×128×128 patch; ``changes`` override fields (e.g. ``pooling='mean'``)."""
         return cls(**changes)  # type: ignore[arg-type]
 
     @classmethod
     def paper_cqt_mfcc(cls, **changes: object) -> ModelConfig:
+        """§6.2: 2×128×128 input (CQT, MFCC), stride-1 first conv, O ∈ R^{4×128×256}."""
         return cls(**{"in_channels": 2, "blocks": paper_cqt_mfcc_blocks(), **changes})  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from torch import Tensor, nn
 
@@ -12,19 +12,25 @@ from stasc.models.pooling import SpatialTemporalAttentionPooling, TemporalMeanPo
 
 
 class DCNNOutput(NamedTuple):
+    """Logits with the STAP attention vectors (``None`` for the temporal-mean head)."""
+
     logits: Tensor  # (B, K)
-    a_tem: Tensor | None  # (B, T)
-    a_spa: Tensor | None  # (B, S), S = F·C in (F, C) order: row s = f · C + c
+    a_tem: Tensor | None  # (B, T), sums to 1 over T
+    a_spa: Tensor | None  # (B, S), sums to 1 over S; S = F·C in (F, C) order: row s = f · C + c
 
 
 class DCNN(nn.Module):
-    """Conv blocks → O ∈ R^{S×T} → STAP or temporal mean → FC (→ ReLU) → logits."""
+    """Conv blocks → O ∈ R^{S×T} → STAP or temporal mean → x ∈ R^S → FC (→ ReLU) → logits.
+
+    Returns logits; the softmax belongs to the loss and the prediction code. Holds no optimizer,
+    loss or I/O. ``config`` is kept on the module so checkpoints can store it.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.features = build_blocks(config)
-        freq, time = config.output_grid()
+        _, time = config.output_grid()
         spatial = config.spatial_size
         if config.pooling == "stap":
             self.pooling: nn.Module = SpatialTemporalAttentionPooling(
@@ -34,19 +40,25 @@ class DCNN(nn.Module):
             self.pooling = TemporalMeanPooling()
         self.classifier = nn.Linear(spatial, config.n_classes)
         self.head_relu = config.head == "fc_relu"
-        self.grid = (freq, time)
+
+    @overload
+    def forward(self, x: Tensor, return_attention: Literal[False] = ...) -> Tensor: ...
+
+    @overload
+    def forward(self, x: Tensor, return_attention: Literal[True]) -> DCNNOutput: ...
 
     def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | DCNNOutput:
-        """Logits of patches.
+        """Logits of a batch of patches.
 
         Legend: B batch, C channels, F frequency rows, T time steps, S = F·C, K classes.
-        ``x (B, C_in, H, W)`` → ``(B, K)``; with ``return_attention`` a :class:`DCNNOutput`.
+        ``x (B, C_in, F_in, T_in)`` → ``logits (B, K)``; with ``return_attention`` a
+        :class:`DCNNOutput` (logits, ``a_tem (B, T)``, ``a_spa (B, S)``).
         """
         o = self.features(x)  # B, C, F, T
         batch, channels, freq, time = o.shape
-        o = o.permute(0, 2, 1, 3).reshape(batch, freq * channels, time)  # B, S, T
+        o = o.permute(0, 2, 1, 3).reshape(batch, freq * channels, time)  # B, S, T (row s = f·C + c)
         pooled = self.pooling(o)
-        logits = self.classifier(pooled.x)
+        logits = self.classifier(pooled.x)  # B, K
         if self.head_relu:
             logits = logits.relu()
         if return_attention:
@@ -55,20 +67,14 @@ class DCNN(nn.Module):
 
 
 def build_model(config: ModelConfig) -> DCNN:
+    """The DCNN for ``config``; weights come from torch's global RNG (seed it first)."""
     return DCNN(config)
 
 
 def count_macs(config: ModelConfig) -> int:
-    """Multiply-accumulates of one patch forward (convolutions and the classifier)."""
-    macs = 0
-    freq, time = config.input_size
-    channels = config.in_channels
-    for block in config.blocks:
-        for conv in block.convs:
-            freq, time = -(-freq // conv.stride), -(-time // conv.stride)
-            out = config.channels(conv.out_channels)
-            macs += freq * time * out * channels * conv.kernel_size**2
-            channels = out
-        (kf, kt), (sf, st) = block.pool_kernel, block.pool_stride
-        freq, time = (freq - kf) // sf + 1, (time - st) // st + 1
-    return macs + config.spatial_size * config.n_classes
+    """Multiply-accumulates of one patch forward, counted analytically over convs and the classifier.
+
+    BatchNorm, ReLU, pooling and STAP (≈ 3·S·T) are left out; the paper model gives 3,525,595,136 (≈ 3.5 GMAC).
+    """
+    convs = sum(s.freq * s.time * s.out_channels * s.in_channels * s.kernel_size**2 for s in config.conv_shapes())
+    return convs + config.spatial_size * config.n_classes

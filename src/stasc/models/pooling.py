@@ -21,7 +21,7 @@ class TemporalMeanPooling(nn.Module):
     """DCNN^nonsp: ``x_s = mean_t O_st``."""
 
     def forward(self, o: Tensor) -> Pooled:
-        """``o (B, S, T)`` → ``x (B, S)``."""
+        """``o (B, S, T)`` → ``x (B, S)``; B batch, S spatial rows, T time steps."""
         return Pooled(o.mean(-1), None, None)
 
 
@@ -31,13 +31,15 @@ class SpatialTemporalAttentionPooling(nn.Module):
     ``a_tem = softmax_t(o_tᵀ W)``, W ∈ R^S (one score per time step);
     ``a_spa = softmax_s(ō_sᵀ W̄)``, W̄ ∈ R^T (one score per spatial row);
     ``A = a_spa ⊗ a_tem``; ``x_s = Σ_t tanh(A_st · O_st)``.
-    ``scale='st'`` multiplies A by S·T before the tanh; ``norm=True`` adds a LayerNorm on x.
+    ``scale='st'`` multiplies A by S·T before the tanh (each entry of A is ~1/(S·T), so with
+    ``'none'``, the paper's form, tanh is nearly linear and x stays ~1e-2); ``norm=True`` adds a
+    LayerNorm on x. W and W̄ hold one weight per row of O (resp. per time step).
     """
 
     def __init__(self, spatial: int, temporal: int, *, scale: str = "none", norm: bool = False) -> None:
         super().__init__()
         if scale not in ("none", "st"):
-            raise ValueError(f"STAP scale must be 'none' or 'st', got {scale!r}")
+            raise ValueError(f"SpatialTemporalAttentionPooling.scale: got {scale!r}, expected 'none' or 'st'")
         self.w_tem = nn.Parameter(torch.empty(spatial))
         self.w_spa = nn.Parameter(torch.empty(temporal))
         # uniform like a Linear layer with fan-in S (resp. T), so initial scores are O(1)
@@ -47,7 +49,10 @@ class SpatialTemporalAttentionPooling(nn.Module):
         self.norm = nn.LayerNorm(spatial) if norm else nn.Identity()
 
     def forward(self, o: Tensor) -> Pooled:
-        """``o (B, S, T)`` → ``x (B, S)`` with ``a_tem (B, T)`` and ``a_spa (B, S)``."""
+        """``o (B, S, T)`` → ``x (B, S)`` with ``a_tem (B, T)`` and ``a_spa (B, S)``.
+
+        Legend: B batch, S spatial rows (F·C), T time steps.
+        """
         a_tem = torch.softmax(torch.einsum("bst,s->bt", o, self.w_tem), dim=-1)  # B, T
         a_spa = torch.softmax(torch.einsum("bst,t->bs", o, self.w_spa), dim=-1)  # B, S
         mask = a_spa.unsqueeze(-1) * a_tem.unsqueeze(1)  # B, S, T

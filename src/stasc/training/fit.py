@@ -149,13 +149,17 @@ def fit(
     module.normalizers = [n.to_dict() for n in normalizers]
     module.val_targets = torch.as_tensor(val_set.targets)
     checkpoints = ModelCheckpoint(
-        dirpath=folder / "checkpoints", filename="best", monitor="val_acc", mode="max", save_last=True,
-        save_top_k=1, enable_version_counter=False,
+        dirpath=folder / "checkpoints", filename="best", monitor="val_acc", mode="max", save_top_k=1,
+        enable_version_counter=False,
+    )
+    # Lightning's save_last only writes when the best one changed; --resume needs every epoch
+    latest = ModelCheckpoint(
+        dirpath=folder / "checkpoints", filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False,
     )
     stopper = EarlyStopping(monitor="val_acc", mode="max", patience=config.train.patience)
     trainer = L.Trainer(
         **_trainer_options(config),
-        callbacks=[checkpoints, stopper],
+        callbacks=[checkpoints, latest, stopper],
         logger=[CSVLogger(folder, name="logs", version=""), TensorBoardLogger(folder, name="tensorboard", version="")],
         enable_progress_bar=progress,
         enable_model_summary=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.trainer.states import TrainerFn
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -71,7 +72,8 @@ class SceneClassifier(L.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
         x, y, clips = batch
         logits = self(x)
-        self.log("val_patch_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True)
+        if self._fitting:
+            self.log("val_patch_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True)
         self._val_probs.append(logits.float().softmax(1))
         self._val_clips.append(clips)
 
@@ -92,9 +94,16 @@ class SceneClassifier(L.LightningModule):
         targets = self.val_targets.to(clip_probs.device)
         accuracy = (clip_probs.argmax(1) == targets).float().mean()
         loss = F.nll_loss(clip_probs.clamp_min(1e-15).log(), targets)
-        self.log("val_acc", accuracy, prog_bar=True, sync_dist=False, rank_zero_only=False)
-        self.log("val_loss", loss, prog_bar=True, sync_dist=False, rank_zero_only=False)
+        if self._fitting:
+            self.log("val_acc", accuracy, prog_bar=True, sync_dist=False, rank_zero_only=False)
+            self.log("val_loss", loss, prog_bar=True, sync_dist=False, rank_zero_only=False)
         self.last_val_clip_probs = clip_probs.detach().cpu()
+
+    @property
+    def _fitting(self) -> bool:
+        # the final pass over the best checkpoint only collects predictions; logging it would add a
+        # phantom epoch to the learning curves
+        return self.trainer.state.fn == TrainerFn.FITTING
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["stasc"] = {

@@ -1,0 +1,242 @@
+"""Export a trained model to ONNX or TorchScript: one window of channel views in, probabilities out.
+
+The exported graph takes ``waveform: Tensor (views, samples)`` float32 at the checkpoint's
+analysis rate (``sample_rate`` in the metadata): the channel views of one window, built with
+:func:`stasc.audio.channel_views`, exactly ``window_seconds · sample_rate`` samples long. It
+returns ``(n_classes,)``: the mean over patches and views of ``softmax(logits)``, what
+:meth:`stasc.inference.Predictor.window_probabilities` computes for one window.
+
+MFCC and log-mel features run inside the graph (pad → frames → float64 DFT as a matmul → power →
+dense mel matmul → log10 → top_db floor → DCT). CQT (soxr resampling) and HPSS-MFCC (median
+filters) do not export; such models are exported "from features": the graph then takes the raw
+(unnormalised) spectrograms ``(views', rows, frames)`` of one feature as the transforms give
+them, and normalises them itself. ``ExportReport.input_kind`` records which.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from stasc.audio import channel_views, load, resample
+from stasc.features import functional as F
+from stasc.features.patches import patch_starts
+from stasc.inference import CheckpointError, FilePrediction, Predictor, WindowPrediction, window_starts
+
+WAVEFORM_KINDS = ("mfcc", "logmel")
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    format: str
+    input_kind: str  # "waveform" or "features"
+    input_shape: tuple[int, ...]
+    sample_rate: int
+    window_seconds: float
+    classes: tuple[str, ...]
+    mono_views: int = 1
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "stasc.classes": json.dumps(list(self.classes)),
+            "stasc.input_kind": self.input_kind,
+            "stasc.input_shape": json.dumps(list(self.input_shape)),
+            "stasc.sample_rate": str(self.sample_rate),
+            "stasc.window_seconds": repr(self.window_seconds),
+            "stasc.mono_views": str(self.mono_views),
+        }
+
+
+class _WaveformFeatures(nn.Module):
+    """MFCC / log-mel of ``Tensor (V, samples)`` → ``(V, rows, frames)`` with export-friendly ops."""
+
+    def __init__(self, transform: nn.Module) -> None:
+        super().__init__()
+        spec = transform.spec
+        self.n_fft, self.hop_length, self.top_db, self.kind = spec.n_fft, spec.hop_length, spec.top_db, spec.kind
+        n_bins = self.n_fft // 2 + 1
+        angle = 2 * math.pi * np.outer(np.arange(self.n_fft), np.arange(n_bins)) / self.n_fft
+        window = transform.window.double().numpy()[:, None]
+        self.register_buffer("dft_cos", torch.from_numpy(np.cos(angle) * window))  # N, F, window folded in
+        self.register_buffer("dft_sin", torch.from_numpy(-np.sin(angle) * window))
+        self.register_buffer("mel_basis", transform.mel_basis.double().clone())
+        self.register_buffer("dct_basis", transform.dct_basis.double().clone())
+
+    def forward(self, waveform: Tensor) -> Tensor:
+        signals = waveform.double()  # V, S
+        padded = nn.functional.pad(signals, (self.n_fft // 2, self.n_fft // 2))
+        frames = padded.unfold(-1, self.n_fft, self.hop_length)  # V, T, N
+        power = torch.matmul(frames, self.dft_cos).square() + torch.matmul(frames, self.dft_sin).square()  # V, T, F
+        mel = torch.matmul(self.mel_basis, power.transpose(-1, -2))  # V, M, T
+        db = F.power_to_db(mel, top_db=self.top_db)
+        out = db if self.kind == "logmel" else torch.matmul(self.dct_basis, db)
+        return out.float()
+
+
+class ExportedPipeline(nn.Module):
+    """A :class:`Predictor`'s pipeline for one window: ``(V, samples)`` or features → ``(K,)``."""
+
+    def __init__(self, predictor: Predictor, *, n_frames: int, from_features: bool) -> None:
+        super().__init__()
+        config = predictor.config.input
+        self.from_features = from_features
+        self.features = nn.ModuleList([] if from_features else [_WaveformFeatures(t) for t in predictor.transforms])
+        self.register_buffer("mean", torch.stack([torch.as_tensor(n.mean) for n in predictor.normalizers]))  # C, R
+        self.register_buffer("std", torch.stack([torch.as_tensor(n.std) for n in predictor.normalizers]))
+        self.width = config.patch_width
+        self.starts = patch_starts(max(n_frames, self.width), width=self.width, shift=config.patch_shift)
+        self.size = tuple(config.patch_size)
+        self.model = predictor.model
+
+    def forward(self, x: Tensor) -> Tensor:
+        """V views, C features, R rows, T frames, P patches, K classes."""
+        if self.from_features:
+            spectrograms = x.unsqueeze(1)  # V, 1, R, T
+        else:
+            spectrograms = torch.stack([f(x) for f in self.features], dim=1)  # V, C, R, T
+        normalized = (spectrograms - self.mean[..., None]) / self.std[..., None]
+        if normalized.shape[-1] < self.width:
+            normalized = nn.functional.pad(normalized, (0, self.width - normalized.shape[-1]))
+        patches = torch.stack([normalized[..., s : s + self.width] for s in self.starts], dim=1)  # V, P, C, R, W
+        flat = patches.flatten(0, 2).unsqueeze(1)  # V·P·C, 1, R, W
+        if tuple(flat.shape[-2:]) != self.size:
+            flat = nn.functional.interpolate(flat, size=self.size, mode="bilinear", align_corners=False)
+        inputs = flat.reshape(patches.shape[0] * patches.shape[1], patches.shape[2], *self.size)  # V·P, C, H, W
+        return self.model(inputs).float().softmax(-1).mean(0)
+
+
+def export_model(
+    checkpoint: Path, out: Path, *, format: Literal["onnx", "torchscript"] = "onnx", window_seconds: float = 10.0
+) -> ExportReport:
+    """Export ``checkpoint`` to ``out`` (plus a JSON sidecar ``out.json`` with the metadata)."""
+    if format not in ("onnx", "torchscript"):
+        raise ValueError(f"format must be 'onnx' or 'torchscript', got {format!r}")
+    if window_seconds <= 0:
+        raise ValueError(f"window_seconds must be positive, got {window_seconds}")
+    predictor = Predictor.from_checkpoint(checkpoint)
+    specs = predictor.config.input.features
+    from_features = any(spec.kind not in WAVEFORM_KINDS for spec in specs)
+    if from_features and len(specs) != 1:
+        raise CheckpointError(f"{checkpoint}: features {[s.kind for s in specs]} cannot be exported")
+    rate = predictor.sample_rate
+    n_views = 1  # one view per call: a window's probabilities are the mean over its views of the outputs
+    n_samples = max(1, round(window_seconds * rate))
+    example = torch.zeros(n_views, n_samples)
+    with torch.no_grad():
+        if from_features:
+            example = predictor.transforms[0](example)  # V', R, T
+    n_frames = example.shape[-1] if from_features else F.frame_count(n_samples, specs[0].hop_length)
+    pipeline = ExportedPipeline(predictor, n_frames=n_frames, from_features=from_features).eval()
+    report = ExportReport(
+        Path(out), format, "features" if from_features else "waveform", tuple(example.shape), rate,
+        float(window_seconds), predictor.classes, predictor.config.input.mono_views,
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if format == "onnx":
+        _export_onnx(pipeline, example, out, report)
+    else:
+        traced = torch.jit.trace(pipeline, example, check_trace=False)
+        torch.jit.save(traced, str(out), _extra_files={"stasc.json": json.dumps(report.metadata())})
+    sidecar = {**asdict(report), "path": str(report.path)}
+    Path(f"{out}.json").write_text(json.dumps(sidecar, indent=2))
+    return report
+
+
+def _export_onnx(pipeline: nn.Module, example: Tensor, out: Path, report: ExportReport) -> None:
+    import onnx
+
+    with torch.no_grad():
+        program = torch.onnx.export(
+            pipeline, (example,), dynamo=True, input_names=["input"], output_names=["probabilities"]
+        )
+    model = program.model_proto
+    for key, value in report.metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(out))
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``stasc.*`` metadata of an exported ``.onnx`` or TorchScript file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: exported model not found")
+    try:
+        if path.suffix == ".onnx":
+            import onnx
+
+            model = onnx.load(str(path), load_external_data=False)
+            meta = {p.key: p.value for p in model.metadata_props}
+        else:
+            extra = {"stasc.json": ""}
+            torch.jit.load(str(path), _extra_files=extra)
+            meta = json.loads(extra["stasc.json"] or "{}")
+    except Exception as err:  # onnx / torch raise many types for a damaged file
+        raise CheckpointError(f"{path}: not a readable exported model ({type(err).__name__}: {err})") from err
+    if "stasc.classes" not in meta:
+        raise CheckpointError(f"{path}: no stasc metadata; export it with `stasc export`")
+    return meta
+
+
+class OnnxPredictor:
+    """An exported ``.onnx`` model run with onnxruntime; ``predict_file`` as :class:`Predictor`'s.
+
+    Only waveform-input exports can predict files; a features-input export needs the caller to
+    compute the spectrograms.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import onnxruntime
+
+        self.path = Path(path)
+        meta = read_metadata(self.path)
+        self.classes = tuple(json.loads(meta["stasc.classes"]))
+        self.input_kind = meta["stasc.input_kind"]
+        self.input_shape = tuple(json.loads(meta["stasc.input_shape"]))
+        self.sample_rate = int(meta["stasc.sample_rate"])
+        self.window_seconds = float(meta["stasc.window_seconds"])
+        self.mono_views = int(meta.get("stasc.mono_views", "1"))
+        self.session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def window_probabilities(self, window: np.ndarray) -> np.ndarray:
+        """One window ``(V, samples)`` (or ``(V', R, T)`` features) → ``(K,)``: the mean over its views."""
+        probabilities = [
+            self.session.run(None, {self.input_name: np.ascontiguousarray(view[None], dtype=np.float32)})[0]
+            for view in window
+        ]
+        return np.mean(probabilities, axis=0)
+
+    def predict_file(self, path: str | Path, *, window_seconds: float = 10.0, hop_seconds: float = 10.0) -> FilePrediction:
+        if self.input_kind != "waveform":
+            raise CheckpointError(f"{self.path}: exported from features; it cannot predict audio files directly")
+        audio = load(path)
+        rate = self.sample_rate
+        samples = resample(np.asarray(audio.samples, dtype=np.float32), audio.sample_rate, rate)
+        views = channel_views(torch.from_numpy(samples), mono_views=self.mono_views).numpy()
+        window = self.input_shape[-1]
+        if abs(window_seconds - window / rate) > 1 / rate:
+            raise ValueError(
+                f"{self.path}: exported for {window / rate:g}-s windows, got window_seconds={window_seconds}"
+            )
+        length = min(window, views.shape[-1])
+        starts = window_starts(views.shape[-1], window, max(1, round(hop_seconds * rate)))
+        if views.shape[-1] < window:  # the graph's length is fixed: zero-padded, unlike Predictor's short window
+            warnings.warn(f"{path}: shorter than the exported {window / rate:g}-s window; zero-padded", stacklevel=2)
+            views = np.pad(views, ((0, 0), (0, window - views.shape[-1])))
+        windows = [
+            WindowPrediction(s / rate, (s + length) / rate,
+                             self.window_probabilities(views[:, s : s + window]).astype(np.float64))
+            for s in starts
+        ]
+        return FilePrediction(Path(path), self.classes, windows)

@@ -1,0 +1,117 @@
+"""Export: ONNX (onnxruntime) and TorchScript outputs match the PyTorch Predictor on real clips."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from stasc.cli import main
+from stasc.cli import export as export_cli
+from stasc.export import OnnxPredictor, export_model, read_metadata
+from stasc.inference import CheckpointError, Predictor
+from stasc.sample import sample_dir
+
+# the sample clips are < 1 s: 0.25-s windows every 0.125 s keep every window full length
+WINDOW, HOP = 0.25, 0.125
+# float32 network on both sides; the features run in float64 in the graph (DFT as a matmul)
+TOLERANCE = 1e-4
+CLIPS = ["3_theo_13.wav", "0_george_10.wav", "7_george_2.wav"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("export")
+    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if int(r["index"]) < 3]
+    data = root / "subset.csv"
+    with data.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    args = ["train", "--data", str(data), "--audio-root", str(sample_dir() / "recordings"), "--preset", "sample",
+            "--out", str(root / "run"), "--cache", str(root / "cache"), "--fold", "0", "--k", "5", "--no-progress",
+            "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"]
+    assert main(args) == 0
+    return root / "run" / "fold-0" / "checkpoints" / "best.ckpt"
+
+
+def _clips() -> list[Path]:
+    return [sample_dir() / "recordings" / name for name in CLIPS if (sample_dir() / "recordings" / name).is_file()]
+
+
+def test_onnx_matches_pytorch_on_real_clips(checkpoint: Path, tmp_path: Path) -> None:
+    report = export_model(checkpoint, tmp_path / "m.onnx", format="onnx", window_seconds=WINDOW)
+    assert report.input_kind == "waveform"
+    reference, exported = Predictor.from_checkpoint(checkpoint), OnnxPredictor(tmp_path / "m.onnx")
+    assert _clips()
+    for clip in _clips():
+        a = reference.predict_file(clip, window_seconds=WINDOW, hop_seconds=HOP)
+        b = exported.predict_file(clip, window_seconds=WINDOW, hop_seconds=HOP)
+        assert [(w.start, w.end) for w in a.windows] == [(w.start, w.end) for w in b.windows]
+        for x, y in zip(a.windows, b.windows):
+            np.testing.assert_allclose(y.probabilities, x.probabilities, rtol=0, atol=TOLERANCE)
+
+
+def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
+    report = export_model(checkpoint, tmp_path / "m.pt", format="torchscript", window_seconds=WINDOW)
+    reference = Predictor.from_checkpoint(checkpoint)
+    scripted = torch.jit.load(str(tmp_path / "m.pt"))
+    from stasc.audio import channel_views, load
+
+    audio = load(_clips()[0])
+    views = channel_views(torch.from_numpy(audio.samples), mono_views=reference.config.input.mono_views)
+    window = views[:, : report.input_shape[-1]]
+    expected = reference.window_probabilities(window[None])[0]
+    got = torch.stack([scripted(view[None]) for view in window]).mean(0)
+    torch.testing.assert_close(got, expected, rtol=0, atol=TOLERANCE)
+
+
+def test_metadata_round_trip(checkpoint: Path, tmp_path: Path) -> None:
+    for name, fmt in (("m.onnx", "onnx"), ("m.pt", "torchscript")):
+        report = export_model(checkpoint, tmp_path / name, format=fmt, window_seconds=WINDOW)
+        meta = read_metadata(tmp_path / name)
+        assert json.loads(meta["stasc.classes"]) == list(Predictor.from_checkpoint(checkpoint).classes)
+        assert meta["stasc.input_kind"] == "waveform" and int(meta["stasc.sample_rate"]) == report.sample_rate
+        assert float(meta["stasc.window_seconds"]) == WINDOW
+        sidecar = json.loads((tmp_path / f"{name}.json").read_text())
+        assert sidecar["classes"] == list(report.classes) and sidecar["input_kind"] == "waveform"
+
+
+def test_bad_paths_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not found"):
+        export_model(tmp_path / "missing.ckpt", tmp_path / "m.onnx", format="onnx")
+    with pytest.raises(CheckpointError, match="not found"):
+        OnnxPredictor(tmp_path / "missing.onnx")
+
+
+def test_cli_exports_a_run_folder(checkpoint: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    export_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["export", "--model", str(checkpoint.parents[2]), "--format", "onnx",
+                              "--out", str(tmp_path / "m.onnx"), "--window-seconds", str(WINDOW)])
+    assert args.func(args) == 0 and (tmp_path / "m.onnx").is_file()
+    bad = parser.parse_args(["export", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.onnx")])
+    assert bad.func(bad) == 2
+
+
+def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.onnx"
+    assert main(["export", "--model", str(checkpoint), "--out", str(model), "--window-seconds", str(WINDOW)]) == 0
+    clips = [str(c) for c in _clips()]
+    # no --window: the export's own window is the default
+    assert main(["predict", "--model", str(model), *clips, "--hop", str(HOP), "--out", str(tmp_path / "onnx.csv"),
+                 "--no-progress"]) == 0
+    assert main(["predict", "--model", str(checkpoint), *clips, "--window", str(WINDOW), "--hop", str(HOP),
+                 "--out", str(tmp_path / "torch.csv"), "--no-progress"]) == 0
+    onnx_rows = list(csv.DictReader((tmp_path / "onnx.csv").open()))
+    torch_rows = list(csv.DictReader((tmp_path / "torch.csv").open()))
+    assert list(onnx_rows[0]) == list(torch_rows[0]) and len(onnx_rows) == len(torch_rows) > len(clips)
+    classes = [c for c in onnx_rows[0] if c not in ("file", "start", "end", "label", "error")]
+    for a, b in zip(onnx_rows, torch_rows):
+        assert (a["file"], a["start"], a["end"]) == (b["file"], b["start"], b["end"])
+        np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
