@@ -115,3 +115,31 @@ def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint:
     for a, b in zip(onnx_rows, torch_rows):
         assert (a["file"], a["start"], a["end"]) == (b["file"], b["start"], b["end"])
         np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
+
+
+def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_clips: list[Path]) -> None:
+    from stasc.audio import channel_views, load, resample
+    from stasc.config import load_experiment
+    from stasc.features.patches import Normalizer
+    from stasc.models import build_model
+
+    config = load_experiment("mfcc-stap", {"input": {"features": ["cqt"]}, "model": {"width_multiplier": 0.0625}})
+    torch.manual_seed(0)
+    classes = [str(i) for i in range(config.model.n_classes)]
+    rough = Predictor(config, classes, [Normalizer(np.zeros((1, 1)), np.ones((1, 1)))], build_model(config.model))
+    audio = load(tut_clips[0])
+    seconds = 2.0
+    samples = resample(audio.samples, audio.sample_rate, rough.sample_rate)[:, : int(seconds * rough.sample_rate)]
+    views = channel_views(torch.from_numpy(samples))
+    with torch.no_grad():
+        features = rough.transforms[0](views)  # 3 views, R, T
+    fitted = Predictor(config, classes, [Normalizer.fit([f[None].numpy() for f in features])], rough.model)
+    checkpoint = fitted.save(tmp_path / "cqt.ckpt")
+    report = export_model(checkpoint, tmp_path / "cqt.onnx", format="onnx", window_seconds=seconds)
+    assert report.input_kind == "features" and report.input_shape[1:] == tuple(features.shape[1:])
+    exported = OnnxPredictor(tmp_path / "cqt.onnx")
+    got = exported.window_probabilities(features.numpy())
+    expected = Predictor.from_checkpoint(checkpoint).window_probabilities(views[None])[0].numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+    with pytest.raises(CheckpointError, match="exported from features"):
+        exported.predict_file(tut_clips[0], window_seconds=seconds)

@@ -178,6 +178,10 @@ class InputConfig:
     cache_dtype: Literal["float32", "float16"] = "float32"
     # normalisation statistics from at most this many training clips (None: all of them)
     normalization_clips: int | None = 2000
+    # not in the paper. "mean": subtract each clip's (at prediction, each window's) per-coefficient
+    # mean over time, per view, before the training-set normalisation (cepstral mean normalisation):
+    # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD
+    clip_norm: Literal["none", "mean"] = "none"
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -219,6 +223,9 @@ class TrainConfig:
     precision: str = "auto"  # auto: bf16-mixed on CUDA, 32-true on CPU
     channels_last: bool = True  # applied on CUDA only
     limit_train_batches: float = 1.0
+    # not in the paper (constant lr): cosine decays the lr to 0 over max_epochs, which steadies the
+    # epoch-to-epoch swings of validation accuracy on small sets
+    lr_schedule: Literal["constant", "cosine"] = "constant"
 
     def __post_init__(self) -> None:
         for name in ("lr", "batch_size", "eval_batch_size", "max_epochs", "devices", "num_nodes"):
@@ -229,6 +236,8 @@ class TrainConfig:
                 f"need weight_decay >= 0, patience >= 1, num_workers >= 0; got {self.weight_decay}, "
                 f"{self.patience}, {self.num_workers}"
             )
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"train.lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if not 0 < self.limit_train_batches <= 1:
             raise ValueError(f"train.limit_train_batches must be in (0, 1], got {self.limit_train_batches}")
 

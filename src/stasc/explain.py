@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from stasc.audio import channel_views, load, resample, view_names
-from stasc.features.patches import patch_starts
+from stasc.features.patches import clip_normalize, patch_starts
 from stasc.inference import Predictor
 
 
@@ -72,7 +72,8 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
     spec = config.input.features[0]
     shown = names[view] if len(names) == len(spectrograms) else f"view {view}"
     # shown as the network sees it: normalised per coefficient (raw MFCC is dominated by c0)
-    normalized = predictor.normalizers[0].apply(spectrograms[view][None].cpu())[0]
+    seen = clip_normalize(spectrograms[view][None].cpu(), config.input.clip_norm)
+    normalized = predictor.normalizers[0].apply(seen)[0]
     return Explanation(
         Path(path), predictor.classes, probabilities, shown, normalized.numpy(),
         spec.hop_length / spec.sample_rate, temporal / temporal.sum(), bands / bands.sum(),

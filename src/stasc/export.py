@@ -89,6 +89,7 @@ class ExportedPipeline(nn.Module):
         super().__init__()
         config = predictor.config.input
         self.from_features = from_features
+        self.clip_norm = config.clip_norm == "mean"
         self.features = nn.ModuleList([] if from_features else [_WaveformFeatures(t) for t in predictor.transforms])
         self.register_buffer("mean", torch.stack([torch.as_tensor(n.mean) for n in predictor.normalizers]))  # C, R
         self.register_buffer("std", torch.stack([torch.as_tensor(n.std) for n in predictor.normalizers]))
@@ -103,6 +104,8 @@ class ExportedPipeline(nn.Module):
             spectrograms = x.unsqueeze(1)  # V, 1, R, T
         else:
             spectrograms = torch.stack([f(x) for f in self.features], dim=1)  # V, C, R, T
+        if self.clip_norm:  # per view and coefficient over the window's frames, as in Predictor
+            spectrograms = spectrograms - spectrograms.mean(-1, keepdim=True)
         normalized = (spectrograms - self.mean[..., None]) / self.std[..., None]
         if normalized.shape[-1] < self.width:
             normalized = nn.functional.pad(normalized, (0, self.width - normalized.shape[-1]))
@@ -195,7 +198,7 @@ class OnnxPredictor:
     compute the spectrograms.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
         import onnxruntime
 
         self.path = Path(path)
@@ -206,7 +209,10 @@ class OnnxPredictor:
         self.sample_rate = int(meta["stasc.sample_rate"])
         self.window_seconds = float(meta["stasc.window_seconds"])
         self.mono_views = int(meta.get("stasc.mono_views", "1"))
-        self.session = onnxruntime.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
     def window_probabilities(self, window: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from stasc.audio import channel_views, load, resample
 from stasc.config import ExperimentConfig, experiment_from_dict
-from stasc.features.patches import Normalizer, cut_patches, resize_patches
+from stasc.features.patches import Normalizer, clip_normalize, cut_patches, patch_starts, resize_patches
 from stasc.features.transforms import build_transform
 from stasc.models import build_model
 
@@ -63,12 +63,7 @@ def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
     """Window start samples: every ``hop`` while a window fits, plus one aligned to the end."""
     if window < 1 or hop < 1:
         raise ValueError(f"window and hop must be positive, got {window}, {hop}")
-    if n_samples <= window:
-        return [0]
-    starts = list(range(0, n_samples - window + 1, hop))
-    if starts[-1] + window < n_samples:
-        starts.append(n_samples - window)
-    return starts
+    return patch_starts(n_samples, width=window, shift=hop)  # the same rule as patches over frames
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -132,6 +127,22 @@ class Predictor:
             raise CheckpointError(f"{path}: weights do not fit the configured network ({err})") from err
         return cls(config, saved["classes"], normalizers, model, device=device, batch_size=batch_size)
 
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint that :meth:`from_checkpoint` (and ``stasc predict``/``export``) reads:
+        for weights trained outside ``stasc train``, or a model rebuilt from parts."""
+        from stasc.config import to_dict
+        from stasc.versions import versions
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {f"model.{k}": v.detach().cpu() for k, v in self.model.state_dict().items()}
+        section = {"config": to_dict(self.config), "classes": list(self.classes),
+                   "normalizers": [n.to_dict() for n in self.normalizers], "versions": versions()}
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save({"state_dict": state, "stasc": section}, tmp)
+        tmp.replace(path)  # atomic: a reader never sees half a checkpoint
+        return path
+
     @property
     def sample_rate(self) -> int:
         return self.config.input.features[0].sample_rate
@@ -140,7 +151,7 @@ class Predictor:
         """Network inputs of windows: ``views (W, V, samples)`` → ``(W, V'·P, C, H, W)`` patches."""
         stacked = []
         for spec_transform, normalizer in zip(self.transforms, self.normalizers):
-            spectrograms = spec_transform(views)  # W, V', R, T
+            spectrograms = clip_normalize(spec_transform(views), self.config.input.clip_norm)  # W, V', R, T
             normalized = normalizer.apply(spectrograms.unsqueeze(2)).squeeze(2)  # per coefficient
             patches = cut_patches(normalized, width=self.config.input.patch_width, shift=self.config.input.patch_shift)
             patches = resize_patches(patches, tuple(self.config.input.patch_size))  # W, V', P, H, W

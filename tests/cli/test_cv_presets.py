@@ -25,3 +25,23 @@ def test_cv_runs_each_paper_preset_on_tut_clips(preset: str, tmp_path: Path, tut
     assert 0.0 <= row["accuracy"]["mean"] <= 1.0
     assert (out / f"confusion_{preset}.png").stat().st_size > 5000
     assert "## Per-class accuracy" in (out / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_reproduce_runs_the_six_models_and_the_ensemble_and_resumes(tmp_path: Path, tut_dir: Path,
+                                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.getbasetemp() / "shared-feature-cache"
+    args = ["reproduce", "--data", str(tut_dir), "--k", "2", "--out", str(tmp_path / "paper"), "--cache", str(cache),
+            "--no-progress", "--set", "model.width_multiplier=0.0625", "--set", "train.max_epochs=1",
+            "--set", "train.batch_size=32"]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "paper" / "ensemble" / "report.json").read_text())
+    assert set(report["rows"]) == {*PRESETS, "majority vote", "soft vote"}
+    assert all(row["clips"] == 10 and row["n_folds"] == 2 for row in report["rows"].values())
+    table = (tmp_path / "paper" / "ensemble" / "report.md").read_text()
+    assert "71.1" in table  # the paper's mfcc-stap-mixup figure beside ours (Table 2)
+    checkpoint = tmp_path / "paper" / "mfcc" / "fold-0" / "checkpoints" / "best.ckpt"
+    written = checkpoint.stat().st_mtime_ns
+    assert main(args) == 0  # a second run trains nothing again and rewrites the same report
+    assert checkpoint.stat().st_mtime_ns == written
+    assert json.loads((tmp_path / "paper" / "ensemble" / "report.json").read_text())["rows"] == report["rows"]

@@ -93,7 +93,7 @@ def test_explain_shapes_and_distributions(trained_sample_run: Path, tmp_path: Pa
     explanation = explain_file(predictor, long_recording)
     assert explanation.view == "mid"
     rows, frames = explanation.spectrogram.shape
-    assert rows == 64 and frames == 1 + 10 * 8000 // 64
+    assert rows == predictor.config.input.features[0].n_rows and frames == 1 + 10 * 8000 // 64
     assert explanation.temporal.shape == (frames,) and explanation.bands.shape == (predictor.config.model.output_grid()[0],)
     for weights in (explanation.temporal, explanation.bands):
         assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)

@@ -69,3 +69,35 @@ def test_clip_probabilities_average_patches() -> None:
     probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]])
     clips = torch.tensor([0, 0, 1, 1])
     torch.testing.assert_close(clip_probabilities(probs, clips, 2), torch.tensor([[0.5, 0.5], [0.35, 0.65]]))
+
+
+def test_clip_mean_normalisation_matches_between_training_and_prediction(cached) -> None:
+    from stasc.audio import load
+    from stasc.config import load_experiment
+    from stasc.inference import Predictor
+    from stasc.models import build_model
+
+    table, caches = cached
+    norms = fit_normalizers(caches[1:], table.files, clip_norm="mean")
+    # the clip means are gone before fitting: the training-set mean of every coefficient is ~0
+    np.testing.assert_allclose(norms[0].mean, 0, atol=1e-3)
+    plan = PatchPlan(128, 64, (128, 128))
+    dataset = PatchDataset(caches[1:], table.files, table.targets, norms, plan, clip_norm="mean")
+    x, _, clip = dataset[0]
+    _, view, start = dataset.index[0]
+    spectrogram = np.asarray(caches[1].load(table.files[clip]))[view]
+    expected = (spectrogram[:, start : start + 128] - spectrogram.mean(-1, keepdims=True) - norms[0].mean[0][:, None])
+    np.testing.assert_allclose(x[0].numpy(), expected / norms[0].std[0][:, None], rtol=1e-4, atol=1e-4)
+
+    config = load_experiment("mfcc", {"input": {"features": [{"name": "mfcc1024", "sample_rate": 22050,
+                                                             "hop_length": 256, "n_fft": 512}],
+                                                "patch_shift": 64, "clip_norm": "mean"},
+                                      "model": {"width_multiplier": 0.0625}})
+    predictor = Predictor(config, ["a"] * 10, norms, build_model(config.model))
+    from stasc.audio import channel_views, resample
+
+    audio = load(table.audio_root / table.files[clip])
+    views = channel_views(torch.from_numpy(resample(audio.samples, audio.sample_rate, 22050)))
+    inputs = predictor.inputs(views[None])[0]  # V'·P, C, H, W: the same clip as one prediction window
+    assert inputs.shape[0] == len(dataset) // len(table.files)
+    np.testing.assert_allclose(inputs[0, 0].numpy(), x[0].numpy(), rtol=1e-3, atol=1e-3)

@@ -63,7 +63,7 @@ def test_checkpoint_holds_everything_and_round_trips(trained: Path) -> None:
     assert len(saved["normalizers"]) == 1 and set(saved["versions"]) >= {"stasc", "torch"}
     assert saved["config"]["name"] == "sample"
     predictor = Predictor.from_checkpoint(path)
-    x = torch.randn(3, 1, 64, 64)
+    x = torch.randn(3, 1, *predictor.config.model.input_size)
     from stasc.training.module import SceneClassifier
 
     module = SceneClassifier.load_from_checkpoint(path, map_location="cpu").eval()
@@ -200,3 +200,16 @@ def test_network_output_follows_the_number_of_classes(tmp_path: Path) -> None:
     assert main(train_args(tmp_path / "three.csv", tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1")) == 0
     saved = read_checkpoint(tmp_path / "run" / "fold-0" / "checkpoints" / "best.ckpt")
     assert saved["classes"] == ["0", "1", "2"] and saved["config"]["model"]["n_classes"] == 3
+
+
+def test_a_run_folder_refuses_another_configuration_but_not_a_new_name(tmp_path: Path) -> None:
+    import dataclasses
+
+    from stasc.training.fit import write_run_config
+
+    config = load_experiment("quick")
+    write_run_config(config, tmp_path / "run")
+    write_run_config(dataclasses.replace(config, name="renamed", description="same settings"), tmp_path / "run")
+    changed = load_experiment("quick", parse_assignments(["train.lr=0.5", "mixup.enabled=false"]))
+    with pytest.raises(ConfigError, match=r"mixup\.enabled, train\.lr"):
+        write_run_config(changed, tmp_path / "run")

@@ -18,7 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train and cross-validate on the bundled real sample (1,000 spoken-digit clips)",
         description="Run the main job on the real sample bundled with the package, with nothing to download: "
         "5-fold cross-validation grouped by speaker (every score is on a voice never heard in training) of the "
-        "`sample` preset (the paper's MFCC + attention-pooling recipe scaled to 8 kHz speech), then the report "
+        "`sample` preset (the paper's DCNN with attention pooling and mixup, on per-clip normalised log-mel of 8 kHz "
+        "speech at 1/4 width), then the report "
         f"(accuracy, per-class accuracy, confusion matrix, learning curves). Sample: {sample_dir()}. "
         "Run it again after an interruption: finished folds are kept.",
         epilog="example: stasc demo --out stasc-demo",

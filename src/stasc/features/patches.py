@@ -19,6 +19,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def clip_normalize(spectrogram: Tensor | np.ndarray, mode: str) -> Tensor | np.ndarray:
+    """``mode`` ``"mean"``: subtract the per-row mean over time (the last axis); ``"none"``: as is."""
+    if mode == "none":
+        return spectrogram
+    if mode != "mean":
+        raise ValueError(f"clip normalisation must be 'none' or 'mean', got {mode!r}")
+    if isinstance(spectrogram, np.ndarray):
+        return spectrogram - spectrogram.mean(-1, keepdims=True)
+    return spectrogram - spectrogram.mean(-1, keepdim=True)
+
+
 def patch_starts(n_frames: int, *, width: int, shift: int) -> list[int]:
     """Start frames of the patches of a spectrogram with ``n_frames`` frames."""
     if width < 1 or shift < 1:

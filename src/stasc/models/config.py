@@ -130,6 +130,7 @@ class ModelConfig:
     - ``stap_scale``: ``'none'`` (paper, eq. 6) or ``'st'``, which multiplies the mask A by S·T
       before the tanh: each entry of A is ~1/(S·T), which keeps x near 1e-2 and slows training.
     - ``stap_norm``: a LayerNorm on the pooled vector x (STAP only; not in the paper).
+    - ``dropout``: dropout on the pooled vector before the classifier (not in the paper; 0 = off).
     """
 
     in_channels: int = 1
@@ -140,6 +141,7 @@ class ModelConfig:
     head: Literal["fc_relu", "linear"] = "fc_relu"
     stap_scale: Literal["none", "st"] = "none"
     stap_norm: bool = False
+    dropout: float = 0.0
     n_classes: int = 10
 
     def __post_init__(self) -> None:
@@ -156,6 +158,8 @@ class ModelConfig:
         _one_of("ModelConfig", "stap_scale", self.stap_scale, STAP_SCALES)
         if not isinstance(self.stap_norm, bool):
             raise ValueError(f"ModelConfig.stap_norm: got {self.stap_norm!r}, expected true or false")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"ModelConfig.dropout: got {self.dropout!r}, expected a number in [0, 1)")
         if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 2:
             raise ValueError(f"ModelConfig.n_classes: got {self.n_classes!r}, expected an integer ≥ 2")
         self._walk()  # raises when the blocks pool the input below one row or frame

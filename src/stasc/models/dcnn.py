@@ -38,6 +38,7 @@ class DCNN(nn.Module):
             )
         else:
             self.pooling = TemporalMeanPooling()
+        self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(spatial, config.n_classes)
         self.head_relu = config.head == "fc_relu"
 
@@ -58,7 +59,7 @@ class DCNN(nn.Module):
         batch, channels, freq, time = o.shape
         o = o.permute(0, 2, 1, 3).reshape(batch, freq * channels, time)  # B, S, T (row s = f·C + c)
         pooled = self.pooling(o)
-        logits = self.classifier(pooled.x)  # B, K
+        logits = self.classifier(self.dropout(pooled.x))  # B, K
         if self.head_relu:
             logits = logits.relu()
         if return_attention:

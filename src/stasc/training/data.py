@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from stasc.features.cache import FeatureCache
-from stasc.features.patches import Normalizer, patch_starts, resize_patches
+from stasc.features.patches import Normalizer, clip_normalize, patch_starts, resize_patches
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class PatchPlan:
 
 
 def fit_normalizers(
-    caches: Sequence[FeatureCache], files: Sequence[str], *, max_clips: int | None = None, seed: int = 0
+    caches: Sequence[FeatureCache], files: Sequence[str], *, max_clips: int | None = None, seed: int = 0,
+    clip_norm: str = "none",
 ) -> list[Normalizer]:
     """One per-coefficient normaliser per feature, fitted on ``files`` (the training split only).
 
@@ -40,13 +41,13 @@ def fit_normalizers(
     if max_clips is not None and len(chosen) > max_clips:
         rng = np.random.default_rng(seed)
         chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), size=max_clips, replace=False))]
-    return [Normalizer.fit(_pooled_views(cache, chosen)) for cache in caches]
+    return [Normalizer.fit(_pooled_views(cache, chosen, clip_norm)) for cache in caches]
 
 
-def _pooled_views(cache: FeatureCache, names: Sequence[str]) -> Iterator[np.ndarray]:
+def _pooled_views(cache: FeatureCache, names: Sequence[str], clip_norm: str) -> Iterator[np.ndarray]:
     """Each clip as ``(1, rows, views·frames)``: one statistic per coefficient over all views."""
     for name in names:
-        clip = np.asarray(cache.load(name))  # V, R, T
+        clip = clip_normalize(np.asarray(cache.load(name), dtype=np.float32), clip_norm)  # V, R, T
         yield np.transpose(clip, (1, 0, 2)).reshape(1, clip.shape[1], -1)
 
 
@@ -64,6 +65,7 @@ class PatchDataset(Dataset):
         targets: Sequence[int],
         normalizers: Sequence[Normalizer],
         plan: PatchPlan,
+        clip_norm: str = "none",
     ) -> None:
         if len(caches) != len(normalizers):
             raise ValueError(f"{len(caches)} features but {len(normalizers)} normalisers")
@@ -80,6 +82,7 @@ class PatchDataset(Dataset):
         self.targets = np.asarray(targets, dtype=np.int64)
         self.normalizers = list(normalizers)
         self.plan = plan
+        self.clip_norm = clip_norm
         self.index = self._build_index()
 
     def _build_index(self) -> np.ndarray:
@@ -107,7 +110,10 @@ class PatchDataset(Dataset):
         name = self.files[clip]
         channels = []
         for cache, normalizer in zip(self.caches, self.normalizers):
-            window = np.array(cache.load(name)[view, :, start : start + self.plan.width], dtype=np.float32)
+            spectrogram = cache.load(name)[view]  # R, T, memory-mapped
+            window = np.array(spectrogram[:, start : start + self.plan.width], dtype=np.float32)
+            if self.clip_norm == "mean":  # the whole view's mean, as at prediction time
+                window -= np.asarray(spectrogram, dtype=np.float32).mean(-1, keepdims=True)
             patch = normalizer.apply(torch.from_numpy(window)[None])[0]  # R, W
             if patch.shape[-1] < self.plan.width:  # a clip shorter than one patch: pad with the mean (0)
                 patch = torch.nn.functional.pad(patch, (0, self.plan.width - patch.shape[-1]))

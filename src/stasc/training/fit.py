@@ -138,12 +138,14 @@ def fit(
     train_files = [table.files[i] for i in train_indices]
     val_files = [table.files[i] for i in val_indices]
     normalizers = fit_normalizers(
-        caches, train_files, max_clips=config.input.normalization_clips, seed=config.train.seed
+        caches, train_files, max_clips=config.input.normalization_clips, seed=config.train.seed,
+        clip_norm=config.input.clip_norm,
     )
     plan = PatchPlan(config.input.patch_width, config.input.patch_shift, tuple(config.input.patch_size))
     targets = table.targets
-    train_set = PatchDataset(caches, train_files, [targets[i] for i in train_indices], normalizers, plan)
-    val_set = PatchDataset(caches, val_files, [targets[i] for i in val_indices], normalizers, plan)
+    clip_norm = config.input.clip_norm
+    train_set = PatchDataset(caches, train_files, [targets[i] for i in train_indices], normalizers, plan, clip_norm)
+    val_set = PatchDataset(caches, val_files, [targets[i] for i in val_indices], normalizers, plan, clip_norm)
 
     module = SceneClassifier.create(config, list(table.classes), n_val_clips=len(val_files))
     module.normalizers = [n.to_dict() for n in normalizers]
@@ -204,9 +206,13 @@ def write_run_config(config: ExperimentConfig, run: Path) -> None:
     run.mkdir(parents=True, exist_ok=True)
     path = run / "config.yaml"
     if path.is_file():
-        previous = load_experiment(path)
-        if to_dict(previous) != to_dict(config):
-            changed = sorted(_differences(to_dict(previous), to_dict(config)))
+        # name and description are labels: a renamed preset with the same settings is the same run
+        previous, current = (
+            {k: v for k, v in to_dict(c).items() if k not in ("name", "description")}
+            for c in (load_experiment(path), config)
+        )
+        if previous != current:
+            changed = sorted(_differences(previous, current))
             raise ConfigError(
                 f"{run} was started with another configuration (differs in {', '.join(changed)}); "
                 "resume with the same preset and --set values, or use a new --out"

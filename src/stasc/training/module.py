@@ -116,6 +116,11 @@ class SceneClassifier(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.normalizers = checkpoint.get("stasc", {}).get("normalizers", [])
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         # the paper's "L2 regularisation with weight decay 5e-4": Adam's coupled L2 penalty
-        return torch.optim.Adam(self.parameters(), lr=self.config.train.lr, weight_decay=self.config.train.weight_decay)
+        train = self.config.train
+        optimizer = torch.optim.Adam(self.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        if train.lr_schedule == "constant":
+            return optimizer
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.max_epochs)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
