@@ -92,7 +92,9 @@ def last_epoch_accuracy(run: Path, k: int) -> list[float]:
     out = []
     for fold in range(k):
         rows = list(csv.DictReader((run / f"fold-{fold}" / "logs" / "metrics.csv").open()))
-        out.append(float([r["val_acc"] for r in rows if r.get("val_acc")][-1]))
+        # the last epoch that trained (logs of older versions end with a validation of the best checkpoint)
+        last = max(int(r["epoch"]) for r in rows if r.get("train_loss"))
+        out.append(float([r["val_acc"] for r in rows if r.get("val_acc") and int(r["epoch"]) == last][-1]))
     return out
 
 

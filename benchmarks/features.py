@@ -136,7 +136,7 @@ def main() -> None:
     print("-" * len(header))
     for name, row in results.items():
         cuda = f"{row['stasc_cuda_s']:.4f}" if "stasc_cuda_s" in row else "-"
-        figures = ", ".join(f"{k} {v:.2e}" if "relative" in k else f"{k} {v:.3f}" for k, v in row["parity_worst"].items())
+        figures = ", ".join(f"{k} {v:.2e}" for k, v in row["parity_worst"].items())
         print(
             f"{name:<14} {row['stasc_1thread_s']:>9.4f} {row['stasc_2threads_s']:>9.4f} {cuda:>8} "
             f"{row['librosa_1thread_s']:>9.4f} {row['speedup_vs_librosa']:>8.1f}x {row['tau_hours_stasc']:>12.2f} "

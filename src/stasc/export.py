@@ -1,10 +1,10 @@
 """Export a trained model to ONNX or TorchScript: one window of channel views in, probabilities out.
 
-The exported graph takes ``waveform: Tensor (views, samples)`` float32 at the checkpoint's
-analysis rate (``sample_rate`` in the metadata): the channel views of one window, built with
-:func:`stasc.audio.channel_views`, exactly ``window_seconds · sample_rate`` samples long. It
-returns ``(n_classes,)``: the mean over patches and views of ``softmax(logits)``, what
-:meth:`stasc.inference.Predictor.window_probabilities` computes for one window.
+The exported graph takes ``waveform: Tensor (1, samples)`` float32 at the checkpoint's analysis
+rate (``sample_rate`` in the metadata): one channel view of one window (see
+:func:`stasc.audio.channel_views`), exactly ``window_seconds · sample_rate`` samples long. It
+returns ``(n_classes,)``: the mean over the view's patches of ``softmax(logits)``; the mean of that
+over a window's views is what :meth:`stasc.inference.Predictor.window_probabilities` computes.
 
 MFCC and log-mel features run inside the graph (pad → frames → float64 DFT as a matmul → power →
 dense mel matmul → log10 → top_db floor → DCT). CQT (soxr resampling) and HPSS-MFCC (median
@@ -145,11 +145,13 @@ def export_model(
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")  # written whole, then renamed: never a half-written model
     if format == "onnx":
-        _export_onnx(pipeline, example, out, report)
+        _export_onnx(pipeline, example, tmp, report)
     else:
         traced = torch.jit.trace(pipeline, example, check_trace=False)
-        torch.jit.save(traced, str(out), _extra_files={"stasc.json": json.dumps(report.metadata())})
+        torch.jit.save(traced, str(tmp), _extra_files={"stasc.json": json.dumps(report.metadata())})
+    tmp.replace(out)
     sidecar = {**asdict(report), "path": str(report.path)}
     Path(f"{out}.json").write_text(json.dumps(sidecar, indent=2))
     return report

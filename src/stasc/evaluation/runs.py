@@ -44,7 +44,10 @@ def evaluate_run(run: str | Path, *, notes: list[str] | None = None) -> dict[str
         model = config.get("model", {})
         all_notes.append(
             f"configuration: pooling={model.get('pooling')}, head={model.get('head')}, "
-            f"width_multiplier={model.get('width_multiplier')}, mixup={config.get('mixup', {}).get('enabled')}; "
+            f"stap_norm={model.get('stap_norm', False)}, width_multiplier={model.get('width_multiplier')}, "
+            f"mixup={config.get('mixup', {}).get('enabled')}, "
+            f"clip_norm={config.get('input', {}).get('clip_norm', 'none')}, "
+            f"lr={config.get('train', {}).get('lr')} ({config.get('train', {}).get('lr_schedule', 'constant')}); "
             f"the full resolved configuration is {run / 'config.yaml'}"
         )
     result = write_report(run, title=f"{name}: {len(folders)} split(s)", rows={name: predictions},
