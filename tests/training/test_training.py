@@ -189,6 +189,8 @@ def test_two_process_ddp_on_cpu_end_to_end(tmp_path: Path) -> None:
     folds = list(csv.DictReader((tmp_path / "run" / "folds.csv").open()))
     assert len(predictions) == sum(1 for r in folds if r["fold"] == "0")  # every validation clip, once
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train"]["devices"] == 2
+    # the report is written once, by the main process, with no temporary left from a second writer
+    assert (tmp_path / "run" / "report.md").is_file() and not list((tmp_path / "run").glob(".*tmp*"))
 
 
 def test_network_output_follows_the_number_of_classes(tmp_path: Path) -> None:

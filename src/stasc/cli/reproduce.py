@@ -10,6 +10,7 @@ from stasc.config import load_experiment, parse_assignments
 from stasc.ensemble import build_ensemble
 from stasc.evaluation.report import PAPER_TABLE2, format_table
 from stasc.training.cross_validation import cross_validate
+from stasc.training.fit import is_main_process
 
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
 
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         cross_validate(config, table, args.out / name, k=args.k, cache_root=cache, progress=not args.no_progress,
                        workers=args.workers)
         runs.append(args.out / name)
+    if not is_main_process():  # the other processes of a multi-device run
+        return 0
     result = build_ensemble(runs, args.out / "ensemble")
     print(format_table(result["rows"], PAPER_TABLE2))
     print(f"report: {result['paths']['report.md']}")

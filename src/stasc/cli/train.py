@@ -10,6 +10,7 @@ from stasc.cli.options import add_data_arguments, load_table
 from stasc.config import load_experiment, parse_assignments, preset_names
 from stasc.evaluation.report import format_table
 from stasc.training.cross_validation import cross_validate, train_fold, train_official
+from stasc.training.fit import is_main_process
 from stasc.evaluation.runs import evaluate_run
 
 DEFAULT_CACHE = Path(os.environ.get("STASC_CACHE", "stasc-cache"))
@@ -81,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
         result = train_official(config, table, args.data, args.out, **options)
     else:
         result = train_fold(config, table, args.out, fold=args.fold, k=args.k, **options)
+    if not is_main_process():
+        return 0
     print(f"{result.split}: best validation clip accuracy {result.best_val_acc:.4f} after {result.epochs} epochs")
     summary = evaluate_run(args.out)
     print(format_table(summary["rows"]))
@@ -92,6 +95,8 @@ def run_cv(args: argparse.Namespace) -> int:
     config, table = _setup(args)
     cross_validate(config, table, args.out, k=args.k, cache_root=args.cache, progress=not args.no_progress,
                    workers=args.workers)
+    if not is_main_process():
+        return 0
     summary = evaluate_run(args.out)
     print(format_table(summary["rows"]))
     print(f"report: {summary['paths']['report.md']}")

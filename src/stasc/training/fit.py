@@ -201,6 +201,13 @@ def fit(
     return result
 
 
+def is_main_process() -> bool:
+    """False in the extra processes a multi-device run starts: they train, but write no reports."""
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def write_run_config(config: ExperimentConfig, run: Path) -> None:
     """Write ``RUN/config.yaml``; refuse a run folder that was started with another configuration."""
     run.mkdir(parents=True, exist_ok=True)
