@@ -28,6 +28,7 @@ from stasc.audio import channel_views, load, resample
 from stasc.config import load_experiment, parse_assignments
 from stasc.export import OnnxPredictor, export_model
 from stasc.features.patches import Normalizer
+from stasc.features.transforms import build_transform
 from stasc.inference import Predictor
 from stasc.models import build_model
 
@@ -38,15 +39,16 @@ TAU_EVAL_FILES = 10_800  # TAU Urban Acoustic Scenes 2019, evaluation set
 def make_checkpoint(width: float, clips: list[Path], out: Path) -> Path:
     """A loadable checkpoint: the preset at ``width``, normalisers fitted on ``clips``, random weights."""
     config = load_experiment("mfcc-stap-mixup", parse_assignments([f"model.width_multiplier={width}"]))
-    torch.manual_seed(0)
-    classes = [str(i) for i in range(config.model.n_classes)]
-    unfitted = Predictor(config, classes, [Normalizer(np.zeros((1, 1)), np.ones((1, 1)))], build_model(config.model))
+    spec = config.input.features[0]
+    transform = build_transform(spec)
     spectrograms = []
     for clip in clips:
         audio = load(clip)
-        samples = resample(audio.samples, audio.sample_rate, unfitted.sample_rate)
-        spectrograms += [s[None].numpy() for s in unfitted.transforms[0](channel_views(torch.from_numpy(samples)))]
-    return Predictor(config, classes, [Normalizer.fit(spectrograms)], unfitted.model).save(out)
+        views = channel_views(torch.from_numpy(resample(audio.samples, audio.sample_rate, spec.sample_rate)))
+        spectrograms += [s[None].numpy() for s in transform(views)]
+    torch.manual_seed(0)
+    classes = [str(i) for i in range(config.model.n_classes)]
+    return Predictor(config, classes, [Normalizer.fit(spectrograms)], build_model(config.model)).save(out)
 
 
 def timed(predict, clips: list[Path]) -> tuple[float, list[np.ndarray]]:  # type: ignore[no-untyped-def]

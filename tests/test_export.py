@@ -121,20 +121,21 @@ def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_c
     from stasc.audio import channel_views, load, resample
     from stasc.config import load_experiment
     from stasc.features.patches import Normalizer
+    from stasc.features.transforms import build_transform
     from stasc.models import build_model
 
     config = load_experiment("mfcc-stap", {"input": {"features": ["cqt"]}, "model": {"width_multiplier": 0.0625}})
-    torch.manual_seed(0)
-    classes = [str(i) for i in range(config.model.n_classes)]
-    rough = Predictor(config, classes, [Normalizer(np.zeros((1, 1)), np.ones((1, 1)))], build_model(config.model))
+    spec = config.input.features[0]
     audio = load(tut_clips[0])
     seconds = 2.0
-    samples = resample(audio.samples, audio.sample_rate, rough.sample_rate)[:, : int(seconds * rough.sample_rate)]
+    samples = resample(audio.samples, audio.sample_rate, spec.sample_rate)[:, : int(seconds * spec.sample_rate)]
     views = channel_views(torch.from_numpy(samples))
     with torch.no_grad():
-        features = rough.transforms[0](views)  # 3 views, R, T
-    fitted = Predictor(config, classes, [Normalizer.fit([f[None].numpy() for f in features])], rough.model)
-    checkpoint = fitted.save(tmp_path / "cqt.ckpt")
+        features = build_transform(spec)(views)  # 3 views, R, T
+    torch.manual_seed(0)
+    classes = [str(i) for i in range(config.model.n_classes)]
+    normalizers = [Normalizer.fit([f[None].numpy() for f in features])]
+    checkpoint = Predictor(config, classes, normalizers, build_model(config.model)).save(tmp_path / "cqt.ckpt")
     report = export_model(checkpoint, tmp_path / "cqt.onnx", format="onnx", window_seconds=seconds)
     assert report.input_kind == "features" and report.input_shape[1:] == tuple(features.shape[1:])
     exported = OnnxPredictor(tmp_path / "cqt.onnx")

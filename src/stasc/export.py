@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from stasc.audio import channel_views, load, resample
 from stasc.features import functional as F
-from stasc.features.patches import patch_starts
+from stasc.features.patches import clip_normalize, patch_starts
 from stasc.inference import CheckpointError, FilePrediction, Predictor, WindowPrediction, window_starts
 
 WAVEFORM_KINDS = ("mfcc", "logmel")
@@ -89,7 +89,7 @@ class ExportedPipeline(nn.Module):
         super().__init__()
         config = predictor.config.input
         self.from_features = from_features
-        self.clip_norm = config.clip_norm == "mean"
+        self.clip_norm = config.clip_norm
         self.features = nn.ModuleList([] if from_features else [_WaveformFeatures(t) for t in predictor.transforms])
         self.register_buffer("mean", torch.stack([torch.as_tensor(n.mean) for n in predictor.normalizers]))  # C, R
         self.register_buffer("std", torch.stack([torch.as_tensor(n.std) for n in predictor.normalizers]))
@@ -104,8 +104,7 @@ class ExportedPipeline(nn.Module):
             spectrograms = x.unsqueeze(1)  # V, 1, R, T
         else:
             spectrograms = torch.stack([f(x) for f in self.features], dim=1)  # V, C, R, T
-        if self.clip_norm:  # per view and coefficient over the window's frames, as in Predictor
-            spectrograms = spectrograms - spectrograms.mean(-1, keepdim=True)
+        spectrograms = clip_normalize(spectrograms, self.clip_norm)  # over the window's frames, as in Predictor
         normalized = (spectrograms - self.mean[..., None]) / self.std[..., None]
         if normalized.shape[-1] < self.width:
             normalized = nn.functional.pad(normalized, (0, self.width - normalized.shape[-1]))
