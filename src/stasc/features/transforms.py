@@ -5,19 +5,19 @@ spectrograms ``(..., views', rows, frames)``; ``views' = views`` except for HPSS
 splits every view into harmonic and percussive (SPEC §2: L-h, L-p, R-h, R-p, mid-h, mid-p).
 Work is done in chunks of ``chunk_size`` signals so a large batch never holds every
 intermediate spectrogram at once. By default a chunk is small on CPU, where intermediates that
-stay in the caches are fastest (one signal per chunk made MFCC ~25 % faster than eight here),
-and large on accelerators.
+stay in the caches are fastest, and large on accelerators. MFCC on CPU needs no chunks: its
+engine already works one signal at a time in reused buffers.
 """
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 
 import torch
 from torch import Tensor, nn
 
 from stasc.features import functional as F
+from stasc.features.buffered_mel import BufferedLogMel
 from stasc.features.cqt import ConstantQTransform, amplitude_to_db
 from stasc.features.hpss import hpss
 from stasc.features.spec import FeatureSpec
@@ -48,44 +48,52 @@ class _ChunkedTransform(nn.Module, ABC):
         flat = views.reshape(-1, views.shape[-1])
         size = self.chunk_size or (self.cpu_chunk_size if views.device.type == "cpu" else self.accelerator_chunk_size)
         parts = [self._signals(chunk) for chunk in flat.split(size)]
-        out = torch.cat(parts)  # N, k, R, T
+        out = parts[0] if len(parts) == 1 else torch.cat(parts)  # N, k, R, T
         return out.reshape(*lead[:-1], lead[-1] * out.shape[1], *out.shape[-2:])
 
 
 class MFCC(_ChunkedTransform):
-    """librosa-parity MFCC (``kind='mfcc'``) or the log-mel spectrogram under it (``kind='logmel'``)."""
+    """librosa-parity MFCC (``kind='mfcc'``) or the log-mel spectrogram under it (``kind='logmel'``).
 
-    cpu_chunk_size = 1
+    On CPU the work goes to :class:`BufferedLogMel` (one signal at a time in reused buffers, the
+    views of a recording together); on accelerators, and whenever gradients are wanted, to the
+    batched pure functions in chunks.
+    """
 
     def __init__(self, spec: FeatureSpec, *, chunk_size: int | None = None) -> None:
         super().__init__(spec, chunk_size=chunk_size)
-        mel = torch.from_numpy(
-            F.mel_filterbank(spec.sample_rate, spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
-        )
-        self.register_buffer("mel_basis", mel, persistent=False)
+        mel = F.mel_filterbank(spec.sample_rate, spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
         n_dct = spec.n_mfcc if spec.kind != "logmel" else spec.n_mels
-        self.register_buffer("dct_basis", torch.from_numpy(F.dct_matrix(n_dct, spec.n_mels)), persistent=False)
-        self.register_buffer("window", torch.hann_window(spec.n_fft, periodic=True, dtype=torch.float64), persistent=False)
-        self._sparse_cache: dict[tuple[torch.dtype, torch.device], Tensor] = {}
+        dct = F.dct_matrix(n_dct, spec.n_mels)
+        window = torch.hann_window(spec.n_fft, periodic=True, dtype=torch.float64)
+        self.register_buffer("mel_basis", torch.from_numpy(mel), persistent=False)
+        self.register_buffer("dct_basis", torch.from_numpy(dct), persistent=False)
+        self.register_buffer("window", window, persistent=False)
+        common = {"n_fft": spec.n_fft, "hop_length": spec.hop_length, "window": window, "mel_basis": mel,
+                  "top_db": spec.top_db}
+        self._cpu_mfcc = BufferedLogMel(dct_basis=dct, **common)
+        self._cpu_log_mel = BufferedLogMel(dct_basis=None, **common)
 
-    def _mel_for(self, signals: Tensor) -> Tensor:
-        basis = self.mel_basis.to(signals.dtype)
-        if signals.device.type != "cpu":
-            return basis  # dense products are fast on accelerators; sparse CSR only pays on CPU
-        key = (signals.dtype, signals.device)
-        if key not in self._sparse_cache:
-            with warnings.catch_warnings():  # "sparse CSR support is in beta": the product used is stable
-                warnings.simplefilter("ignore", UserWarning)
-                self._sparse_cache[key] = basis.to_sparse_csr()
-        return self._sparse_cache[key]
+    def forward(self, views: Tensor) -> Tensor:
+        """``Tensor (..., V, samples)`` → ``(..., V, rows, frames)``."""
+        if views.ndim < 2 or self._batched(views):
+            return super().forward(views)
+        engine = self._cpu_log_mel if self.spec.kind == "logmel" else self._cpu_mfcc
+        out = engine(views.reshape(-1, *views.shape[-2:]))
+        return out.reshape(*views.shape[:-1], *out.shape[-2:])
+
+    def _batched(self, signals: Tensor) -> bool:
+        return signals.device.type != "cpu" or (torch.is_grad_enabled() and signals.requires_grad)
 
     def mfcc(self, signals: Tensor) -> Tensor:
         """``Tensor (N, samples)`` → ``(N, n_mfcc, frames)``."""
+        if not self._batched(signals):
+            return self._cpu_mfcc(signals[:, None])[:, 0]
         return F.mfcc(
             signals,
             n_fft=self.spec.n_fft,
             hop_length=self.spec.hop_length,
-            mel_basis=self._mel_for(signals),
+            mel_basis=self.mel_basis.to(signals.dtype),
             dct_basis=self.dct_basis.to(signals.dtype),
             top_db=self.spec.top_db,
             window=self.window.to(signals.dtype),
@@ -93,8 +101,10 @@ class MFCC(_ChunkedTransform):
 
     def log_mel(self, signals: Tensor) -> Tensor:
         """``Tensor (N, samples)`` → ``(N, n_mels, frames)``."""
+        if not self._batched(signals):
+            return self._cpu_log_mel(signals[:, None])[:, 0]
         return F.log_mel(
-            signals, n_fft=self.spec.n_fft, hop_length=self.spec.hop_length, mel_basis=self._mel_for(signals),
+            signals, n_fft=self.spec.n_fft, hop_length=self.spec.hop_length, mel_basis=self.mel_basis.to(signals.dtype),
             top_db=self.spec.top_db, window=self.window.to(signals.dtype),
         )
 
