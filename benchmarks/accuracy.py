@@ -8,8 +8,8 @@ grouped by speaker, so every score is on a voice never heard in training. Rows: 
 paper's exact STAP and FC-ReLU head), the attention model with a linear head and a LayerNorm on
 the pooled vector; stasc's best recipe (the `sample` preset: log-mel, per-clip mean normalisation,
 1/4 width, cosine lr) with and without attention pooling and mixup; the DCASE 2019 baseline CNN as
-a preset of ours; MFCC statistics + logistic regression. All rows share the folds; a rerun resumes
-finished folds. Both the best validation epoch (the paper's model selection) and the last epoch
+a preset of ours; the paper's majority vote (and a soft vote) of three of those models; MFCC
+statistics + logistic regression. All rows share the folds; a rerun resumes finished folds. Both the best validation epoch (the paper's model selection) and the last epoch
 are scored.
 Prints the table, writes report.md/report.json/plots and accuracy.json into --out.
 """
@@ -29,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from stasc.config import load_experiment, merge
 from stasc.data import assign_folds, read_csv
-from stasc.evaluation.predictions import Predictions
+from stasc.ensemble import VOTES
+from stasc.evaluation.predictions import Predictions, concat
 from stasc.evaluation.report import format_table, write_report
 from stasc.evaluation.runs import run_predictions
 from stasc.features.cache import FeatureCache
@@ -68,6 +69,9 @@ ROWS = {
             {"convs": [{"out_channels": 64, "kernel_size": 7}], "pool_kernel": [4, 12], "pool_stride": [4, 12]}]},
         "train": {"batch_size": 32}}),
 }
+# The paper's last step (SPEC §5) on these rows: vote the clip decisions of models that differ in pooling
+# and architecture. Only rows that ran in this invocation or an earlier one (resumed) take part.
+ENSEMBLE = ("stasc best (sample preset)", "stasc best, temporal mean instead of STAP", "dcase2019-baseline")
 
 
 def logistic_regression(table, folds: np.ndarray, cache: FeatureCache) -> list[Predictions]:  # type: ignore[no-untyped-def]
@@ -125,6 +129,10 @@ def main() -> None:
         folds = run_folds(run, table, k=args.k, seed=config.train.seed)
         print(f"{name}: {np.mean([np.mean(np.array(p.predicted) == np.array(p.labels)) for p in rows[name]]):.3f} "
               f"({seconds[name]:.0f} s)", flush=True)
+    if all(name in rows for name in ENSEMBLE):
+        members = [concat(rows[name]) for name in ENSEMBLE]
+        for vote_name, vote in VOTES.items():
+            rows[f"{vote_name} of {len(ENSEMBLE)}: STAP + temporal mean + DCASE baseline"] = vote(members).by_fold()
     mfcc = load_experiment(*paper_row("mean", False))
     cache = FeatureCache(cache_root, mfcc.input.features[0])
     if folds is not None and len(cache) == len(table):

@@ -144,3 +144,45 @@ def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_c
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
     with pytest.raises(CheckpointError, match="exported from features"):
         exported.predict_file(tut_clips[0], window_seconds=seconds)
+
+
+@pytest.mark.parametrize("format", ["onnx", "torchscript"])
+def test_the_two_feature_cqt_mfcc_model_exports_from_both_features(
+    tmp_path: Path, tut_clips: list[Path], format: str
+) -> None:
+    """The paper's cqt-mfcc variant stacks a CQT (110 rows) and an MFCC (128 rows) as two channels."""
+    from stasc.audio import channel_views, load, resample
+    from stasc.config import load_experiment
+    from stasc.features.patches import Normalizer
+    from stasc.features.transforms import build_transform
+    from stasc.models import build_model
+
+    config = load_experiment("cqt-mfcc", {"model": {"width_multiplier": 0.0625}})
+    specs = config.input.features
+    assert [s.kind for s in specs] == ["cqt", "mfcc"]
+    audio = load(tut_clips[1])
+    seconds = 2.0
+    samples = resample(audio.samples, audio.sample_rate, specs[0].sample_rate)[:, : int(seconds * specs[0].sample_rate)]
+    views = channel_views(torch.from_numpy(samples))
+    with torch.no_grad():
+        features = [build_transform(spec)(views) for spec in specs]  # 3 views, R, T each
+    torch.manual_seed(1)
+    classes = [str(i) for i in range(config.model.n_classes)]
+    normalizers = [Normalizer.fit([f[None].numpy() for f in feature]) for feature in features]
+    checkpoint = Predictor(config, classes, normalizers, build_model(config.model)).save(tmp_path / "cqt-mfcc.ckpt")
+    out = tmp_path / f"cqt-mfcc.{'onnx' if format == 'onnx' else 'pt'}"
+    report = export_model(checkpoint, out, format=format, window_seconds=seconds)
+    assert report.input_kind == "features"
+    assert [shape[1:] for shape in report.input_shapes] == [tuple(f.shape[1:]) for f in features]
+    expected = Predictor.from_checkpoint(checkpoint).window_probabilities(views[None])[0].numpy()
+    if format == "onnx":
+        exported = OnnxPredictor(out)
+        assert exported.input_names == ["features_0", "features_1"]
+        got = exported.window_probabilities([f.numpy() for f in features])
+        with pytest.raises(ValueError, match="takes 2 inputs"):
+            exported.window_probabilities(features[0].numpy())
+    else:
+        module = torch.jit.load(str(out))
+        with torch.no_grad():
+            got = np.mean([module(features[0][v : v + 1], features[1][v : v + 1]).numpy() for v in range(3)], axis=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)

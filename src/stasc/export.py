@@ -8,9 +8,11 @@ over a window's views is what :meth:`stasc.inference.Predictor.window_probabilit
 
 MFCC and log-mel features run inside the graph (pad → frames → float64 DFT as a matmul → power →
 dense mel matmul → log10 → top_db floor → DCT). CQT (soxr resampling) and HPSS-MFCC (median
-filters) do not export; such models are exported "from features": the graph then takes the raw
-(unnormalised) spectrograms ``(views', rows, frames)`` of one feature as the transforms give
-them, and normalises them itself. ``ExportReport.input_kind`` records which.
+filters) do not export; a model using one is exported "from features": the graph then takes, for
+each of its features in order (``features_0``, ``features_1``, … : the CQT and the MFCC of
+``cqt-mfcc``), the raw (unnormalised) spectrograms ``(views', rows, frames)`` as the transforms
+give them, and normalises them itself. ``ExportReport.input_kind`` records which;
+``input_shapes`` the shape of every input.
 """
 
 from __future__ import annotations
@@ -39,17 +41,23 @@ class ExportReport:
     path: Path
     format: str
     input_kind: str  # "waveform" or "features"
-    input_shape: tuple[int, ...]
+    input_shapes: tuple[tuple[int, ...], ...]  # one per graph input
     sample_rate: int
     window_seconds: float
     classes: tuple[str, ...]
     mono_views: int = 1
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The first (for a waveform export, the only) input's shape."""
+        return self.input_shapes[0]
 
     def metadata(self) -> dict[str, str]:
         return {
             "stasc.classes": json.dumps(list(self.classes)),
             "stasc.input_kind": self.input_kind,
             "stasc.input_shape": json.dumps(list(self.input_shape)),
+            "stasc.input_shapes": json.dumps([list(shape) for shape in self.input_shapes]),
             "stasc.sample_rate": str(self.sample_rate),
             "stasc.window_seconds": repr(self.window_seconds),
             "stasc.mono_views": str(self.mono_views),
@@ -83,37 +91,46 @@ class _WaveformFeatures(nn.Module):
 
 
 class ExportedPipeline(nn.Module):
-    """A :class:`Predictor`'s pipeline for one window: ``(V, samples)`` or features → ``(K,)``."""
+    """A :class:`Predictor`'s pipeline for one window: ``(V, samples)``, or one spectrogram tensor
+    per feature, → ``(K,)``."""
 
-    def __init__(self, predictor: Predictor, *, n_frames: int, from_features: bool) -> None:
+    def __init__(self, predictor: Predictor, *, n_frames: list[int], from_features: bool) -> None:
         super().__init__()
         config = predictor.config.input
         self.from_features = from_features
         self.clip_norm = config.clip_norm
         self.features = nn.ModuleList([] if from_features else [_WaveformFeatures(t) for t in predictor.transforms])
-        self.register_buffer("mean", torch.stack([torch.as_tensor(n.mean) for n in predictor.normalizers]))  # C, R
-        self.register_buffer("std", torch.stack([torch.as_tensor(n.std) for n in predictor.normalizers]))
+        # per feature: their row counts differ (CQT 110, MFCC 128)
+        for c, normalizer in enumerate(predictor.normalizers):
+            self.register_buffer(f"mean_{c}", torch.as_tensor(normalizer.mean)[0])  # R
+            self.register_buffer(f"std_{c}", torch.as_tensor(normalizer.std)[0])
+        self.n_features = len(predictor.normalizers)
         self.width = config.patch_width
-        self.starts = patch_starts(max(n_frames, self.width), width=self.width, shift=config.patch_shift)
+        self.starts = [patch_starts(max(t, self.width), width=self.width, shift=config.patch_shift) for t in n_frames]
+        if len({len(s) for s in self.starts}) != 1:
+            raise CheckpointError(f"features give different patch counts per window: {[len(s) for s in self.starts]}")
         self.size = tuple(config.patch_size)
         self.model = predictor.model
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, *inputs: Tensor) -> Tensor:
         """V views, C features, R rows, T frames, P patches, K classes."""
         if self.from_features:
-            spectrograms = x.unsqueeze(1)  # V, 1, R, T
+            spectrograms = list(inputs)  # C × (V, R, T)
         else:
-            spectrograms = torch.stack([f(x) for f in self.features], dim=1)  # V, C, R, T
-        spectrograms = clip_normalize(spectrograms, self.clip_norm)  # over the window's frames, as in Predictor
-        normalized = (spectrograms - self.mean[..., None]) / self.std[..., None]
-        if normalized.shape[-1] < self.width:
-            normalized = nn.functional.pad(normalized, (0, self.width - normalized.shape[-1]))
-        patches = torch.stack([normalized[..., s : s + self.width] for s in self.starts], dim=1)  # V, P, C, R, W
-        flat = patches.flatten(0, 2).unsqueeze(1)  # V·P·C, 1, R, W
-        if tuple(flat.shape[-2:]) != self.size:
-            flat = nn.functional.interpolate(flat, size=self.size, mode="bilinear", align_corners=False)
-        inputs = flat.reshape(patches.shape[0] * patches.shape[1], patches.shape[2], *self.size)  # V·P, C, H, W
-        return self.model(inputs).float().softmax(-1).mean(0)
+            spectrograms = [f(inputs[0]) for f in self.features]
+        channels = []
+        for c, spectrogram in enumerate(spectrograms):
+            # over the window's frames, as in Predictor; (V, 1, R, T) as the normaliser's layout
+            spectrogram = clip_normalize(spectrogram.unsqueeze(1), self.clip_norm).squeeze(1)
+            normalized = (spectrogram - getattr(self, f"mean_{c}")[:, None]) / getattr(self, f"std_{c}")[:, None]
+            if normalized.shape[-1] < self.width:
+                normalized = nn.functional.pad(normalized, (0, self.width - normalized.shape[-1]))
+            patches = torch.stack([normalized[..., s : s + self.width] for s in self.starts[c]], dim=1)  # V, P, R, W
+            flat = patches.flatten(0, 1).unsqueeze(1)  # V·P, 1, R, W
+            if tuple(flat.shape[-2:]) != self.size:
+                flat = nn.functional.interpolate(flat, size=self.size, mode="bilinear", align_corners=False)
+            channels.append(flat)
+        return self.model(torch.cat(channels, dim=1)).float().softmax(-1).mean(0)  # V·P, C, H, W → K
 
 
 def export_model(
@@ -127,28 +144,25 @@ def export_model(
     predictor = Predictor.from_checkpoint(checkpoint)
     specs = predictor.config.input.features
     from_features = any(spec.kind not in WAVEFORM_KINDS for spec in specs)
-    if from_features and len(specs) != 1:
-        raise CheckpointError(f"{checkpoint}: features {[s.kind for s in specs]} cannot be exported")
     rate = predictor.sample_rate
     n_views = 1  # one view per call: a window's probabilities are the mean over its views of the outputs
     n_samples = max(1, round(window_seconds * rate))
-    example = torch.zeros(n_views, n_samples)
+    waveform = torch.zeros(n_views, n_samples)
     with torch.no_grad():
-        if from_features:
-            example = predictor.transforms[0](example)  # V', R, T
-    n_frames = example.shape[-1] if from_features else F.frame_count(n_samples, specs[0].hop_length)
+        examples = [t(waveform) for t in predictor.transforms] if from_features else [waveform]  # V', R, T each
+    n_frames = [e.shape[-1] for e in examples] if from_features else [F.frame_count(n_samples, s.hop_length) for s in specs]
     pipeline = ExportedPipeline(predictor, n_frames=n_frames, from_features=from_features).eval()
     report = ExportReport(
-        Path(out), format, "features" if from_features else "waveform", tuple(example.shape), rate,
+        Path(out), format, "features" if from_features else "waveform", tuple(tuple(e.shape) for e in examples), rate,
         float(window_seconds), predictor.classes, predictor.config.input.mono_views,
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")  # written whole, then renamed: never a half-written model
     if format == "onnx":
-        _export_onnx(pipeline, example, tmp, report)
+        _export_onnx(pipeline, examples, tmp, report)
     else:
-        traced = torch.jit.trace(pipeline, example, check_trace=False)
+        traced = torch.jit.trace(pipeline, tuple(examples), check_trace=False)
         torch.jit.save(traced, str(tmp), _extra_files={"stasc.json": json.dumps(report.metadata())})
     tmp.replace(out)
     sidecar = {**asdict(report), "path": str(report.path)}
@@ -156,12 +170,13 @@ def export_model(
     return report
 
 
-def _export_onnx(pipeline: nn.Module, example: Tensor, out: Path, report: ExportReport) -> None:
+def _export_onnx(pipeline: nn.Module, examples: list[Tensor], out: Path, report: ExportReport) -> None:
     import onnx
 
+    names = ["input"] if report.input_kind == "waveform" else [f"features_{c}" for c in range(len(examples))]
     with torch.no_grad():
         program = torch.onnx.export(
-            pipeline, (example,), dynamo=True, input_names=["input"], output_names=["probabilities"]
+            pipeline, tuple(examples), dynamo=True, input_names=names, output_names=["probabilities"]
         )
     model = program.model_proto
     for key, value in report.metadata().items():
@@ -207,6 +222,8 @@ class OnnxPredictor:
         self.classes = tuple(json.loads(meta["stasc.classes"]))
         self.input_kind = meta["stasc.input_kind"]
         self.input_shape = tuple(json.loads(meta["stasc.input_shape"]))
+        shapes = json.loads(meta.get("stasc.input_shapes", "null")) or [list(self.input_shape)]  # older exports: one
+        self.input_shapes = [tuple(shape) for shape in shapes]
         self.sample_rate = int(meta["stasc.sample_rate"])
         self.window_seconds = float(meta["stasc.window_seconds"])
         self.mono_views = int(meta.get("stasc.mono_views", "1"))
@@ -214,13 +231,21 @@ class OnnxPredictor:
         if threads:
             options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
+        self.input_names = [i.name for i in self.session.get_inputs()]
 
-    def window_probabilities(self, window: np.ndarray) -> np.ndarray:
-        """One window ``(V, samples)`` (or ``(V', R, T)`` features) → ``(K,)``: the mean over its views."""
+    def window_probabilities(self, window: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        """One window ``(V, samples)``, or its features (``(V', R, T)``, a list of them for a model
+        of several features, in the model's order) → ``(K,)``: the mean over its views."""
+        parts = list(window) if isinstance(window, (list, tuple)) else [window]
+        if len(parts) != len(self.input_names):
+            raise ValueError(f"{self.path}: takes {len(self.input_names)} inputs {self.input_names}, got {len(parts)}")
+        n_views = {len(p) for p in parts}
+        if len(n_views) != 1:
+            raise ValueError(f"{self.path}: the inputs have different view counts {[len(p) for p in parts]}")
         probabilities = [
-            self.session.run(None, {self.input_name: np.ascontiguousarray(view[None], dtype=np.float32)})[0]
-            for view in window
+            self.session.run(None, {name: np.ascontiguousarray(part[v][None], dtype=np.float32)
+                                    for name, part in zip(self.input_names, parts)})[0]
+            for v in range(n_views.pop())
         ]
         return np.mean(probabilities, axis=0)
 

@@ -24,8 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="export a trained model to ONNX or TorchScript",
         description="Export a trained model with its feature pipeline: the graph takes one window of one "
         "channel view, Tensor (1, samples) float32 at the model's sample rate, and returns the class "
-        "probabilities (mean over patches). Models whose features cannot run in the graph (CQT, HPSS) "
-        "take the raw spectrogram instead. Class names, input kind, sample rate and window length are "
+        "probabilities (mean over patches). Models with a feature that cannot run in the graph (CQT, HPSS) "
+        "take the raw spectrogram of each of their features instead (inputs features_0, features_1, ...: "
+        "for cqt-mfcc the CQT and the MFCC, each (1, rows, frames)). Class names, input kind, sample rate and window length are "
         "stored in the file and in FILE.json.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as err:
         log.error("%s", err)
         return 2
-    print(f"exported {report.format} ({report.input_kind} input {list(report.input_shape)}, "
+    shapes = ", ".join(str(list(shape)) for shape in report.input_shapes)
+    print(f"exported {report.format} ({report.input_kind} input {shapes}, "
           f"{report.sample_rate} Hz, {len(report.classes)} classes): {report.path}")
     return 0

@@ -38,13 +38,14 @@ def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None
 
     ``rows`` maps a row name to its :func:`cross_validation_summary` (``write_report(...)["rows"]``);
     ``paper`` adds a column of reference accuracies."""
-    lines = [f"{'model':<24} {'accuracy (%)':>14} {'log loss':>9} {'folds':>5}  per-fold accuracy (%)"
+    width = max([24, *(len(name) for name in rows)])
+    lines = [f"{'model':<{width}} {'accuracy (%)':>14} {'log loss':>9} {'folds':>5}  per-fold accuracy (%)"
              + ("  paper (%)" if paper else "")]
     lines.append("-" * len(lines[0]))
     for name, summary in rows.items():
         acc = summary["accuracy"]
         per_fold = " ".join(_pct(f["accuracy"]) for f in summary["folds"])
-        line = (f"{name:<24} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {summary['log_loss']['mean']:>9.3f} "
+        line = (f"{name:<{width}} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {summary['log_loss']['mean']:>9.3f} "
                 f"{summary['n_folds']:>5}  {per_fold}")
         if paper:
             line += f"  {_pct(paper[name]) if name in paper else '-':>9}"
