@@ -93,6 +93,22 @@ def test_channel_views_mono(mono_views: int) -> None:
     assert len(view_names(1, mono_views=mono_views)) == mono_views
 
 
+def test_view_relations_recognise_what_channel_views_made_and_nothing_else() -> None:
+    from stasc.audio import view_relations
+
+    stereo = torch.randn(2, 1000)
+    assert view_relations(channel_views(stereo)) == ["own", "own", "mid"]
+    assert view_relations(channel_views(stereo[:1], mono_views=3)) == ["own", "copy", "copy"]
+    assert view_relations(channel_views(stereo[[0, 0]])) == ["own", "copy", "copy"]  # dual mono: mid = left
+    almost = channel_views(stereo)
+    almost[2, 500] += 1e-7  # one sample off: computed on its own
+    assert view_relations(almost) == ["own", "own", "own"]
+    assert view_relations(channel_views(stereo.double())) == ["own", "own", "mid"]
+    # a float32 mid widened to float64 is not the float64 mean of the widened sides: computed on its own
+    assert view_relations(channel_views(stereo).double()) == ["own", "own", "own"]
+    assert view_relations(torch.stack([stereo[0], stereo[1], stereo[0]])) == ["own", "own", "own"]
+
+
 def test_channel_views_rejects_bad_shapes_and_counts() -> None:
     with pytest.raises(ValueError, match="expected \\(channels, samples\\)"):
         channel_views(torch.zeros(10))

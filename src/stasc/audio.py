@@ -121,6 +121,25 @@ def channel_views(samples: Tensor, *, mono_views: MonoViews = 1) -> Tensor:
     return torch.stack([left, right, 0.5 * (left + right)])
 
 
+def view_relations(views: Tensor) -> list[str]:
+    """How each of ``views (V, samples)`` follows from the ones before it, checked bit for bit.
+
+    ``"copy"``: equal to the previous view (a mono signal spread over three views); ``"mid"``: the
+    third view is ``0.5 * (left + right)`` exactly as :func:`channel_views` makes it; ``"own"``:
+    anything else. A linear transform (STFT, CQT) of a ``"mid"`` view is the mean of the left and
+    right ones, and of a ``"copy"`` the previous one, so feature code computes those only once.
+    """
+    relations = []
+    for v, view in enumerate(views):
+        if v > 0 and torch.equal(view, views[v - 1]):
+            relations.append("copy")
+        elif v == 2 and relations[:2] == ["own", "own"] and torch.equal(view, 0.5 * (views[0] + views[1])):
+            relations.append("mid")
+        else:
+            relations.append("own")
+    return relations
+
+
 def view_names(n_channels: int, *, mono_views: MonoViews = 1) -> list[str]:
     """Names of the views :func:`channel_views` makes, in order."""
     if n_channels == 1:

@@ -205,6 +205,25 @@ class MixupConfig:
 
 
 @dataclass
+class MaskingConfig:
+    """Frequency/time masking of training patches (SpecAugment; not in the paper, off by default)."""
+
+    freq_masks: int = 0
+    freq_max_width: int = 8
+    time_masks: int = 0
+    time_max_width: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("freq_masks", "freq_max_width", "time_masks", "time_max_width"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"masking.{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def enabled(self) -> bool:
+        return (self.freq_masks > 0 and self.freq_max_width > 0) or (self.time_masks > 0 and self.time_max_width > 0)
+
+
+@dataclass
 class TrainConfig:
     """The paper's recipe (§6.2) by default: Adam 1e-4, L2 5e-4, batch 256, ≤100 epochs, patience 20."""
 
@@ -251,6 +270,7 @@ class ExperimentConfig:
     input: InputConfig = field(default_factory=InputConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     mixup: MixupConfig = field(default_factory=MixupConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:

@@ -72,6 +72,23 @@ def test_cqt_batched_equals_item_by_item() -> None:
         torch.testing.assert_close(batched[i], transform(signals[i]), rtol=1e-5, atol=1e-6)
 
 
+def test_mid_and_repeated_views_share_the_transform_and_give_the_plain_numbers(tut_clips: list[Path]) -> None:
+    from stasc.audio import channel_views, load_views
+
+    transform = CQT(FeatureSpec.named("cqt"))
+    stereo = load_views(tut_clips[2], 44100)[:2, :44100]
+    calls = []
+    response = transform.cqt.complex_response
+    transform.cqt.complex_response = lambda x: calls.append(x.shape[0]) or response(x)  # type: ignore[method-assign]
+    for views, computed in ((channel_views(stereo), [2]), (channel_views(stereo[:1], mono_views=3), [1])):
+        calls.clear()
+        shared = transform(views)
+        assert calls == computed  # left and right only; the mono signal once
+        one_by_one = torch.cat([transform(views[v : v + 1]) for v in range(3)])
+        # the mid's response from left and right rounds differently from its own: ~1e-4 dB in float32
+        torch.testing.assert_close(shared, one_by_one, rtol=0, atol=5e-3)
+
+
 def test_cqt_short_signal_against_librosa() -> None:
     y = np.random.default_rng(1).standard_normal(3000)
     ref = np.abs(librosa.cqt(y, sr=22050, hop_length=256, n_bins=48))

@@ -215,3 +215,16 @@ def test_a_run_folder_refuses_another_configuration_but_not_a_new_name(tmp_path:
     changed = load_experiment("quick", parse_assignments(["train.lr=0.5", "mixup.enabled=false"]))
     with pytest.raises(ConfigError, match=r"mixup\.enabled, train\.lr"):
         write_run_config(changed, tmp_path / "run")
+
+
+def test_masking_trains_and_is_saved_with_the_run(tmp_path: Path) -> None:
+    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if r["label"] in "01" and int(r["index"]) < 2]
+    with (tmp_path / "two.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    args = train_args(tmp_path / "two.csv", tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1",
+                      "--set", "masking.freq_masks=2", "--set", "masking.time_masks=1")
+    assert main(args) == 0
+    saved = read_checkpoint(tmp_path / "run" / "fold-0" / "checkpoints" / "best.ckpt")
+    assert saved["config"]["masking"] == {"freq_masks": 2, "freq_max_width": 8, "time_masks": 1, "time_max_width": 16}

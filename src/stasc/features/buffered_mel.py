@@ -10,9 +10,9 @@ separates ~2x from ≥3x over librosa (measured in ``benchmarks/features.py``):
   MKL copies into it.)
 - ``|X|²`` is never formed: the spectrum's interleaved (re, im) pairs are squared and the mel
   weights are repeated per pair, so the filterbank product also sums re² + im².
-- Views of one recording are often left, right and their mean (``stasc.audio.channel_views``)
-  or one mono signal repeated; both are checked exactly, and the mean's spectrum is then the mean
-  of the other two (the STFT is linear), a repeated view's result a copy.
+- Views of one recording are often left, right and their mean, or one mono signal repeated
+  (:func:`stasc.audio.view_relations` checks it bit for bit): the mean's spectrum is then the
+  mean of the other two (the STFT is linear), a repeated view's a copy.
 - Mel filters are triangles over a few adjacent FFT bins, so the filterbank is applied as dense
   blocks of ``rows_per_block`` filters, each over only the bins it covers: ~10x fewer
   multiply-adds than the dense product and faster than a sparse CSR one here.
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import Tensor
+
+from stasc.audio import view_relations
 
 
 @dataclass(frozen=True)
@@ -127,15 +129,13 @@ class BufferedLogMel:
         """STFT of each view ``(frames, bins)``, sharing work between related views."""
         half, n_samples = self.n_fft // 2, views.shape[-1]
         spectra: list[Tensor] = []
-        for v, signal in enumerate(views):
-            if v > 0 and torch.equal(signal, views[v - 1]):  # mono spread over equal views
+        for v, relation in enumerate(view_relations(views)):
+            if relation == "copy":
                 spectra.append(spectra[-1])
-            elif v == 2 and torch.equal(signal, 0.5 * (views[0] + views[1])):
-                # the mid view of stasc.audio.channel_views, bit for bit: the STFT is linear, so its
-                # spectrum is the mean of the left and right ones (one FFT saved in three)
+            elif relation == "mid":  # the STFT is linear: one FFT saved in three
                 spectra.append(torch.add(spectra[0], spectra[1]).mul_(0.5))
             else:
-                padded[half : half + n_samples] = signal
+                padded[half : half + n_samples] = views[v]
                 torch.mul(framed, window, out=frames)
                 spectra.append(torch.fft.rfft(frames))
         return spectra

@@ -186,6 +186,11 @@ class ConstantQTransform(nn.Module):
 
     def forward(self, waveform: Tensor) -> Tensor:
         """``Tensor (..., samples)`` → ``(..., n_bins, 1 + samples // hop_length)``."""
+        real, imag = self.complex_response(waveform)
+        return torch.sqrt(real.square() + imag.square())
+
+    def complex_response(self, waveform: Tensor) -> tuple[Tensor, Tensor]:
+        """Real and imaginary parts of the CQT, each ``(..., n_bins, frames)``: linear in the waveform."""
         lead = waveform.shape[:-1]
         signal = waveform.reshape(-1, waveform.shape[-1])
         factor = int(self.plan[0]["early_factor"])  # type: ignore[call-overload]
@@ -195,21 +200,21 @@ class ConstantQTransform(nn.Module):
                 signal, factor = halve_rate_soxr(signal, factor).to(waveform.dtype), 1
             else:
                 signal, factor = halve_rate_sinc(signal), factor // 2
-        magnitudes = []
+        responses = []
         for i, octave in enumerate(self.plan):
             n_fft, hop = int(octave["n_fft"]), int(octave["hop"])  # type: ignore[call-overload]
             padded = F.pad(signal, (n_fft // 2, n_fft // 2))
             if padded.shape[-1] < n_fft:
                 padded = F.pad(padded, (0, n_fft - padded.shape[-1]))
             kernel = getattr(self, f"kernel_{i}").to(signal.dtype)
-            response = F.conv1d(padded[:, None], kernel, stride=hop)  # N, 2·bins, T (real; imaginary)
-            real, imag = response.chunk(2, dim=1)
-            magnitudes.append(torch.sqrt(real.square() + imag.square()))  # N, bins of this octave, T
+            responses.append(F.conv1d(padded[:, None], kernel, stride=hop))  # N, 2·bins, T (real; imaginary)
             if i < len(self.plan) - 1:
                 signal = self._halve(signal).to(waveform.dtype)
-        n_frames = min(m.shape[-1] for m in magnitudes)
-        magnitude = torch.cat([m[..., :n_frames] for m in reversed(magnitudes)], dim=1)  # N, bins (low → high), T
-        return magnitude.reshape(*lead, self.n_bins, n_frames)
+        n_frames = min(r.shape[-1] for r in responses)
+        parts = [r[..., :n_frames].chunk(2, dim=1) for r in reversed(responses)]  # octaves low → high
+        real = torch.cat([re for re, _ in parts], dim=1).reshape(*lead, self.n_bins, n_frames)
+        imag = torch.cat([im for _, im in parts], dim=1).reshape(*lead, self.n_bins, n_frames)
+        return real, imag
 
 
 def cqt_magnitude(

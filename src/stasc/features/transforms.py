@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor, nn
 
+from stasc.audio import view_relations
 from stasc.features import functional as F
 from stasc.features.buffered_mel import BufferedLogMel
 from stasc.features.cqt import ConstantQTransform, amplitude_to_db
@@ -129,6 +130,28 @@ class CQT(_ChunkedTransform):
 
     def _signals(self, signals: Tensor) -> Tensor:
         return amplitude_to_db(self.cqt(signals), top_db=self.spec.top_db).unsqueeze(1)
+
+    def forward(self, views: Tensor) -> Tensor:
+        """``Tensor (..., V, samples)`` → ``(..., V, n_bins, frames)``; on CPU a recording at a time,
+        so that its mid and repeated views reuse the others' transforms (:func:`view_relations`)."""
+        if views.ndim < 2 or views.device.type != "cpu" or (torch.is_grad_enabled() and views.requires_grad):
+            return super().forward(views)
+        flat = views.reshape(-1, *views.shape[-2:])
+        out = torch.stack([self._recording(recording) for recording in flat])
+        return out.reshape(*views.shape[:-1], *out.shape[-2:])
+
+    def _recording(self, views: Tensor) -> Tensor:
+        plan = view_relations(views)
+        computed = [v for v, how in enumerate(plan) if how == "own"]
+        real, imag = self.cqt.complex_response(views[computed])
+        by_view: dict[int, tuple[Tensor, Tensor]] = {v: (real[i], imag[i]) for i, v in enumerate(computed)}
+        for v, how in enumerate(plan):
+            if how == "copy":
+                by_view[v] = by_view[v - 1]
+            elif how == "mid":  # the transform is linear: the mid's response is the mean of left's and right's
+                by_view[v] = tuple(0.5 * (a + b) for a, b in zip(by_view[0], by_view[1]))  # type: ignore[assignment]
+        magnitude = torch.stack([torch.sqrt(re.square() + im.square()) for re, im in (by_view[v] for v in range(len(plan)))])
+        return amplitude_to_db(magnitude, top_db=self.spec.top_db)
 
 
 class HPSSMFCC(_ChunkedTransform):

@@ -20,6 +20,7 @@ from stasc.config import ExperimentConfig, experiment_from_dict, to_dict
 from stasc.versions import versions
 from stasc.models import build_model
 from stasc.training.data import clip_probabilities
+from stasc.training.masking import mask_patches
 from stasc.training.mixup import mixup
 
 
@@ -60,6 +61,10 @@ class SceneClassifier(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y, _ = batch
         targets = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
+        masking = self.config.masking
+        if masking.enabled and self.training:
+            x = mask_patches(x, freq_masks=masking.freq_masks, freq_max_width=masking.freq_max_width,
+                             time_masks=masking.time_masks, time_max_width=masking.time_max_width, rng=self._rng)
         if self.config.mixup.enabled and self.training:
             x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
         logits = self(x)
