@@ -23,8 +23,7 @@ import soxr
 import torch
 from threadpoolctl import threadpool_limits
 
-from stasc.features import FeatureSpec
-from stasc.features.transforms import build_transform
+from stasc.features.registry import build_transform, parse_feature
 
 TAU_CLIPS = 14400
 FEATURES = ("mfcc2048", "mfcc1024", "cqt", "hpss_mfcc2048")
@@ -90,7 +89,7 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     results: dict[str, dict] = {}
     for name in FEATURES:
-        spec = FeatureSpec.named(name)
+        spec = parse_feature(name)
         row: dict[str, object] = {}
         n_ref = args.librosa_hpss_clips if name == "hpss_mfcc2048" else len(clips)
         transform = build_transform(spec)
@@ -100,11 +99,11 @@ def main() -> None:
         while len(ref_1) < args.repeats or (time.perf_counter() - started < args.seconds and len(ref_1) < 40):
             with torch.inference_mode():
                 torch.set_num_threads(1)
-                ours_1.append(timed(lambda: transform(batch), 1) / len(batch))
+                ours_1.append(timed(lambda t=transform, b=batch: t(b), 1) / len(batch))
                 torch.set_num_threads(2)
-                ours_2.append(timed(lambda: transform(batch), 1) / len(batch))
+                ours_2.append(timed(lambda t=transform, b=batch: t(b), 1) / len(batch))
             with threadpool_limits(1):
-                ref_1.append(timed(lambda: librosa_feature(name, clips[0]), 1))
+                ref_1.append(timed(lambda n=name: librosa_feature(n, clips[0]), 1))
         row["rounds"] = len(ref_1)
         row["stasc_1thread_s"] = min(ours_1)
         row["stasc_2threads_s"] = min(ours_2)
@@ -136,8 +135,11 @@ def main() -> None:
         results[name] = row
         print(f"{name}: done", flush=True)
 
-    header = f"{'feature':<14} {'stasc 1t':>9} {'stasc 2t':>9} {'cuda':>8} {'librosa':>9} {'speed-up':>9} {'TAU h stasc':>12} {'TAU h librosa':>14}  parity (worst clip)"
-    print(f"\nseconds per 10-s stereo clip (3 views), batch {args.batch}, best of {min(r['rounds'] for r in results.values())}-{max(r['rounds'] for r in results.values())} alternating rounds; decode+resample {decode_seconds:.3f} s/clip")
+    header = (f"{'feature':<14} {'stasc 1t':>9} {'stasc 2t':>9} {'cuda':>8} {'librosa':>9} {'speed-up':>9} "
+              f"{'TAU h stasc':>12} {'TAU h librosa':>14}  parity (worst clip)")
+    rounds = [r["rounds"] for r in results.values()]
+    print(f"\nseconds per 10-s stereo clip (3 views), batch {args.batch}, best of {min(rounds)}-{max(rounds)} "
+          f"alternating rounds; decode+resample {decode_seconds:.3f} s/clip")
     print(header)
     print("-" * len(header))
     for name, row in results.items():
@@ -152,7 +154,8 @@ def main() -> None:
                "torch": torch.__version__, "librosa": librosa.__version__,
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "decode_resample_s": decode_seconds, "features": results}, indent=2))
+    summary = {"machine": machine, "decode_resample_s": decode_seconds, "features": results}
+    args.out.write_text(json.dumps(summary, indent=2))
     print(f"\nwrote {args.out}")
 
 

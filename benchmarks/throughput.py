@@ -106,9 +106,11 @@ def main() -> None:
     peak_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     peak = matmul_peak_gflops(device, peak_dtype, min(args.seconds, 10.0))
     rows = [measure(float(w), args, device) for w in args.widths.split(",")]
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads"
+    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads")
     print(f"device: {name}; matmul peak {peak:.0f} GFLOP/s ({'bf16' if device.type == 'cuda' else 'fp32'})")
-    header = f"{'width':>6} {'GMAC/patch':>10} {'train p/s':>10} {'train GFLOP/s':>14} {'infer p/s':>10} {'infer GFLOP/s':>14} {'% peak (train)':>15} {'TAU epoch':>10}"
+    header = (f"{'width':>6} {'GMAC/patch':>10} {'train p/s':>10} {'train GFLOP/s':>14} {'infer p/s':>10} "
+              f"{'infer GFLOP/s':>14} {'% peak (train)':>15} {'TAU epoch':>10}")
     print(header)
     print("-" * len(header))
     for row in rows:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from helpers import SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -68,20 +68,15 @@ def bad_files(tmp_path: Path, tut_clips: list[Path]) -> tuple[Path, dict[str, st
 
 @pytest.fixture(scope="session")
 def trained_sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run of the `sample` preset (tiny width, 1 epoch, 2 folds) on 150 bundled recordings."""
-    import csv
-
+    """A cross-validated run of the `sample` preset (tiny width, 1 epoch, 2 speaker-grouped folds) on 150
+    FSDD recordings."""
+    from helpers import FSDD, fsdd_subset
     from stasc.cli import main
-    from stasc.sample import sample_dir
 
     root = tmp_path_factory.mktemp("sample-run")
-    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if int(r["index"]) < 3]
-    with (root / "subset.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    status = main(["cv", "--data", str(root / "subset.csv"), "--audio-root", str(sample_dir() / "recordings"),
-                   "--preset", "sample", "--k", "2", "--out", str(root / "run"), "--cache", str(root / "cache"),
-                   "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"])
+    data = fsdd_subset(root, 3)
+    status = main(["cv", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
+                   "--k", "2", "--out", str(root / "run"), "--cache", str(root / "cache"), "--no-progress",
+                   "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"])
     assert status == 0
     return root / "run"

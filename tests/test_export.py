@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from pathlib import Path
@@ -11,11 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import FSDD, fsdd_subset
 from stasc.cli import main
-from stasc.cli import export as export_cli
-from stasc.export import OnnxPredictor, export_model, read_metadata
+from stasc.export import export_model
+from stasc.exported import OnnxModel, read_metadata
+from stasc.features.registry import build_transform
 from stasc.inference import CheckpointError, Predictor
-from stasc.sample import sample_dir
+from stasc.loading import load_model, model_predictors
+from stasc.runs import RunDir
 
 # the sample clips are < 1 s: 0.25-s windows every 0.125 s keep every window full length
 WINDOW, HOP = 0.25, 0.125
@@ -27,27 +29,22 @@ CLIPS = ["3_theo_13.wav", "0_george_10.wav", "7_george_2.wav"]
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("export")
-    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if int(r["index"]) < 3]
-    data = root / "subset.csv"
-    with data.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    args = ["train", "--data", str(data), "--audio-root", str(sample_dir() / "recordings"), "--preset", "sample",
+    data = fsdd_subset(root, 3)
+    args = ["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
             "--out", str(root / "run"), "--cache", str(root / "cache"), "--fold", "0", "--k", "5", "--no-progress",
             "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"]
     assert main(args) == 0
-    return root / "run" / "fold-0" / "checkpoints" / "best.ckpt"
+    return RunDir(root / "run").split("fold-0").best
 
 
 def _clips() -> list[Path]:
-    return [sample_dir() / "recordings" / name for name in CLIPS if (sample_dir() / "recordings" / name).is_file()]
+    return [FSDD / "recordings" / name for name in CLIPS]
 
 
 def test_onnx_matches_pytorch_on_real_clips(checkpoint: Path, tmp_path: Path) -> None:
-    report = export_model(checkpoint, tmp_path / "m.onnx", format="onnx", window_seconds=WINDOW)
+    report = export_model(model_predictors(checkpoint), tmp_path / "m.onnx", format="onnx", window_seconds=WINDOW)
     assert report.input_kind == "waveform"
-    reference, exported = Predictor.from_checkpoint(checkpoint), OnnxPredictor(tmp_path / "m.onnx")
+    reference, exported = Predictor.from_checkpoint(checkpoint), OnnxModel(tmp_path / "m.onnx")
     assert _clips()
     for clip in _clips():
         a = reference.predict_file(clip, window_seconds=WINDOW, hop_seconds=HOP)
@@ -58,7 +55,7 @@ def test_onnx_matches_pytorch_on_real_clips(checkpoint: Path, tmp_path: Path) ->
 
 
 def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
-    report = export_model(checkpoint, tmp_path / "m.pt", format="torchscript", window_seconds=WINDOW)
+    report = export_model(model_predictors(checkpoint), tmp_path / "m.pt", format="torchscript", window_seconds=WINDOW)
     reference = Predictor.from_checkpoint(checkpoint)
     scripted = torch.jit.load(str(tmp_path / "m.pt"))
     from stasc.audio import channel_views, load
@@ -66,6 +63,7 @@ def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
     audio = load(_clips()[0])
     views = channel_views(torch.from_numpy(audio.samples), mono_views=reference.config.input.mono_views)
     window = views[:, : report.input_shape[-1]]
+    assert window.shape[-1] == report.input_shape[-1]  # the clip is longer than the exported window
     expected = reference.window_probabilities(window[None])[0]
     got = torch.stack([scripted(view[None]) for view in window]).mean(0)
     torch.testing.assert_close(got, expected, rtol=0, atol=TOLERANCE)
@@ -73,7 +71,7 @@ def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
 
 def test_metadata_round_trip(checkpoint: Path, tmp_path: Path) -> None:
     for name, fmt in (("m.onnx", "onnx"), ("m.pt", "torchscript")):
-        report = export_model(checkpoint, tmp_path / name, format=fmt, window_seconds=WINDOW)
+        report = export_model(model_predictors(checkpoint), tmp_path / name, format=fmt, window_seconds=WINDOW)
         meta = read_metadata(tmp_path / name)
         assert json.loads(meta["stasc.classes"]) == list(Predictor.from_checkpoint(checkpoint).classes)
         assert meta["stasc.input_kind"] == "waveform" and int(meta["stasc.sample_rate"]) == report.sample_rate
@@ -82,21 +80,43 @@ def test_metadata_round_trip(checkpoint: Path, tmp_path: Path) -> None:
         assert sidecar["classes"] == list(report.classes) and sidecar["input_kind"] == "waveform"
 
 
-def test_bad_paths_give_clear_errors(tmp_path: Path) -> None:
+def test_bad_paths_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(CheckpointError, match="not found"):
-        export_model(tmp_path / "missing.ckpt", tmp_path / "m.onnx", format="onnx")
+        model_predictors(tmp_path / "missing.ckpt")
     with pytest.raises(CheckpointError, match="not found"):
-        OnnxPredictor(tmp_path / "missing.onnx")
+        OnnxModel(tmp_path / "missing.onnx")
+    assert main(["export", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "nope: not found" in capsys.readouterr().err
+    (tmp_path / "folder").mkdir()
+    assert main(["export", "--model", str(tmp_path / "folder"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "neither a checkpoint nor a run folder" in capsys.readouterr().err
 
 
-def test_cli_exports_a_run_folder(checkpoint: Path, tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    export_cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["export", "--model", str(checkpoint.parents[2]), "--format", "onnx",
-                              "--out", str(tmp_path / "m.onnx"), "--window-seconds", str(WINDOW)])
-    assert args.func(args) == 0 and (tmp_path / "m.onnx").is_file()
-    bad = parser.parse_args(["export", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.onnx")])
-    assert bad.func(bad) == 2
+@pytest.mark.slow
+def test_a_run_folder_is_one_model_for_predict_and_export(tmp_path: Path) -> None:
+    # a promise of the run layout: `predict --model RUN` and `export --model RUN` give the same probabilities
+    data = fsdd_subset(tmp_path, 2)
+    assert main(["cv", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample", "--k", "2",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--no-progress",
+                 "--set", "train.max_epochs=2", "--set", "model.width_multiplier=0.0625"]) == 0
+    assert len(RunDir(tmp_path / "run").model_checkpoints()) == 2
+    assert main(["export", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "run.onnx"),
+                 "--window-seconds", str(WINDOW)]) == 0
+    assert read_metadata(tmp_path / "run.onnx")["stasc.members"] == "2"
+    clips = [str(c) for c in _clips()]
+    for model in (tmp_path / "run", tmp_path / "run.onnx"):
+        assert main(["predict", "--model", str(model), *clips, "--window", str(WINDOW), "--hop", str(HOP), "--out",
+                     str(tmp_path / f"{model.name}.csv"), "--no-progress"]) == 0
+    rows = [list(csv.DictReader((tmp_path / f"{name}.csv").open())) for name in ("run", "run.onnx")]
+    classes = [str(d) for d in range(10)]
+    assert len(rows[0]) == len(rows[1]) > len(clips)
+    for a, b in zip(*rows):
+        np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=1e-4)
+    # and it is the fold average, not one fold's model
+    fold_average = load_model(tmp_path / "run").predict_file(clips[0], window_seconds=WINDOW, hop_seconds=HOP)
+    first_fold = model_predictors(RunDir(tmp_path / "run").split("fold-0").best)[0]
+    one = first_fold.predict_file(clips[0], window_seconds=WINDOW, hop_seconds=HOP)
+    assert np.abs(fold_average.probabilities - one.probabilities).max() > 1e-4
 
 
 def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint: Path, tmp_path: Path) -> None:
@@ -121,7 +141,6 @@ def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_c
     from stasc.audio import channel_views, load, resample
     from stasc.config import load_experiment
     from stasc.features.patches import Normalizer
-    from stasc.features.transforms import build_transform
     from stasc.models import build_model
 
     config = load_experiment("mfcc-stap", {"input": {"features": ["cqt"]}, "model": {"width_multiplier": 0.0625}})
@@ -134,12 +153,12 @@ def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_c
         features = build_transform(spec)(views)  # 3 views, R, T
     torch.manual_seed(0)
     classes = [str(i) for i in range(config.model.n_classes)]
-    normalizers = [Normalizer.fit([f[None].numpy() for f in features])]
+    normalizers = [Normalizer.fit(f.numpy() for f in features)]
     checkpoint = Predictor(config, classes, normalizers, build_model(config.model)).save(tmp_path / "cqt.ckpt")
-    report = export_model(checkpoint, tmp_path / "cqt.onnx", format="onnx", window_seconds=seconds)
+    report = export_model(model_predictors(checkpoint), tmp_path / "cqt.onnx", format="onnx", window_seconds=seconds)
     assert report.input_kind == "features" and report.input_shape[1:] == tuple(features.shape[1:])
-    exported = OnnxPredictor(tmp_path / "cqt.onnx")
-    got = exported.window_probabilities(features.numpy())
+    exported = OnnxModel(tmp_path / "cqt.onnx")
+    got = exported.features_probabilities([features.numpy()])
     expected = Predictor.from_checkpoint(checkpoint).window_probabilities(views[None])[0].numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
     with pytest.raises(CheckpointError, match="exported from features"):
@@ -154,7 +173,6 @@ def test_the_two_feature_cqt_mfcc_model_exports_from_both_features(
     from stasc.audio import channel_views, load, resample
     from stasc.config import load_experiment
     from stasc.features.patches import Normalizer
-    from stasc.features.transforms import build_transform
     from stasc.models import build_model
 
     config = load_experiment("cqt-mfcc", {"model": {"width_multiplier": 0.0625}})
@@ -168,19 +186,19 @@ def test_the_two_feature_cqt_mfcc_model_exports_from_both_features(
         features = [build_transform(spec)(views) for spec in specs]  # 3 views, R, T each
     torch.manual_seed(1)
     classes = [str(i) for i in range(config.model.n_classes)]
-    normalizers = [Normalizer.fit([f[None].numpy() for f in feature]) for feature in features]
+    normalizers = [Normalizer.fit(f.numpy() for f in feature) for feature in features]
     checkpoint = Predictor(config, classes, normalizers, build_model(config.model)).save(tmp_path / "cqt-mfcc.ckpt")
     out = tmp_path / f"cqt-mfcc.{'onnx' if format == 'onnx' else 'pt'}"
-    report = export_model(checkpoint, out, format=format, window_seconds=seconds)
+    report = export_model(model_predictors(checkpoint), out, format=format, window_seconds=seconds)
     assert report.input_kind == "features"
     assert [shape[1:] for shape in report.input_shapes] == [tuple(f.shape[1:]) for f in features]
     expected = Predictor.from_checkpoint(checkpoint).window_probabilities(views[None])[0].numpy()
     if format == "onnx":
-        exported = OnnxPredictor(out)
+        exported = OnnxModel(out)
         assert exported.input_names == ["features_0", "features_1"]
-        got = exported.window_probabilities([f.numpy() for f in features])
+        got = exported.features_probabilities([f.numpy() for f in features])
         with pytest.raises(ValueError, match="takes 2 inputs"):
-            exported.window_probabilities(features[0].numpy())
+            exported.features_probabilities([features[0].numpy()])
     else:
         module = torch.jit.load(str(out))
         with torch.no_grad():

@@ -1,129 +1,203 @@
-"""Typed configuration: dataclasses built from plain dicts (YAML, ``--set key=value``) with checks.
+"""The experiment configuration: typed, validated sections built from presets (YAML) and ``--set``.
 
-:func:`from_dict` builds any (nested) config dataclass from a dict and refuses an unknown or
-mistyped key with a message that names the key, the value and what was expected.
+Every section is a :class:`stasc.schema.Section` (pydantic): an unknown key is refused with the
+keys allowed there, a bad value with the value and what was expected, ``nan`` and ``inf`` always.
+Presets live in ``stasc/presets/*.yaml``; a YAML with a duplicate key or nothing in it is refused.
+``--set a.b=value`` addresses the same namespace in every command.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
+import os
+import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BeforeValidator, Field, NonNegativeFloat, PositiveFloat, SerializeAsAny, model_validator
 
-from stasc.features.spec import FeatureSpec
+from stasc.features.registry import FeatureSettings, feature_settings, parse_feature
 from stasc.models.config import ModelConfig
+from stasc.schema import ConfigError, NonNegativeInt, PositiveInt, Section, StrictInt
 
-T = TypeVar("T")
+__all__ = [
+    "AugmentConfig", "ConfigError", "ExperimentConfig", "InputConfig", "MixupConfig", "TrainConfig",
+    "load_experiment", "load_yaml", "merge", "parse_assignments", "preset_names", "save_experiment",
+]
 
-
-class ConfigError(ValueError):
-    """A configuration value or key that is not allowed."""
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """``value`` checked against (and gently converted to) a type annotation."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, option, where)
-            except ConfigError as err:
-                errors.append(str(err))
-        raise ConfigError(f"{where}: {value!r} fits none of {annotation}")
-    if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if dataclasses.is_dataclass(annotation):
-        if isinstance(value, annotation):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping for {annotation.__name__}, got {value!r}")
-        return from_dict(annotation, value, where=where)
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(f"{where}: expected {len(args)} items, got {value!r}")
-            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        item_type = args[0] if args else Any
-        items = [_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if annotation is float:
-        if isinstance(value, str):
-            # YAML 1.1 reads "1e-4" (no dot) as a string: accept any numeric text
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    if isinstance(annotation, type) and not isinstance(value, annotation):
-        raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
-    return value
+Feature = Annotated[SerializeAsAny[FeatureSettings], BeforeValidator(feature_settings)]
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
-    """Build dataclass ``cls`` from ``data``; unknown keys and wrong types raise :class:`ConfigError`."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise ConfigError(
-            f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"known keys{' of ' + where if where else ''}: {', '.join(sorted(fields))}"
-        )
-    kwargs = {
-        name: _coerce(value, hints[name], f"{where}.{name}" if where else name) for name, value in data.items()
-    }
+class InputConfig(Section):
+    """What the network sees: features (one → 1 channel; two → stacked channels), patches, views.
+
+    A feature is a paper name (``mfcc2048``, ``cqt`` …), a kind with its settings
+    (``{kind: logmel, n_mels: 40}``) or a paper name with changed settings (``{name: mfcc2048,
+    n_mfcc: 64}``); see :mod:`stasc.features.kinds`.
+    """
+
+    features: Annotated[list[Feature], Field(min_length=1)] = Field(default_factory=lambda: [parse_feature("mfcc2048")])
+    mono_views: Literal[1, 3] = 1
+    patch_width: PositiveInt = 128
+    patch_shift: PositiveInt = 32
+    patch_size: tuple[PositiveInt, PositiveInt] = (128, 128)
+    cache_dtype: Literal["float32", "float16"] = "float32"
+    # normalisation statistics from at most this many training clips (None: all of them)
+    normalization_clips: PositiveInt | None = 2000
+    # not in the paper. "mean": subtract each clip's (at prediction, each window's) per-coefficient
+    # mean over time, per view, before the training-set normalisation (cepstral mean normalisation):
+    # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD
+    clip_norm: Literal["none", "mean"] = "none"
+
+    @model_validator(mode="after")
+    def _one_frame_grid(self) -> InputConfig:
+        if len({spec.hop_length / spec.sample_rate for spec in self.features}) > 1:
+            raise ValueError("stacked features must share one frame grid (hop_length / sample_rate)")
+        return self
+
+    @property
+    def sample_rate(self) -> int:
+        """The analysis rate of the first feature (stacked features share the frame grid)."""
+        return self.features[0].sample_rate
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest recording every feature can describe, at the analysis rate."""
+        return max(spec.min_samples * self.sample_rate // spec.sample_rate for spec in self.features)
+
+
+class MixupConfig(Section):
+    """Mixup (paper §4): one λ ~ Beta(α, α) per batch; α is not given in the paper (SPEC §4)."""
+
+    enabled: bool = False
+    alpha: PositiveFloat = 0.2
+
+
+class AugmentConfig(Section):
+    """Augmentation of training patches for small real sets (not in the paper; all off by default).
+
+    - ``time_shift``: roll each patch along time by a random whole number of frames in
+      ``[-time_shift, time_shift]`` (what leaves at one end comes back at the other).
+    - ``gain_db``: make each patch louder or quieter by a random gain in ``[-gain_db, gain_db]`` dB,
+      applied where the feature shows it (every log-mel row, MFCC's c0; a CQT relative to its
+      maximum does not change).
+    - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
+      0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
+    """
+
+    time_shift: NonNegativeInt = 0
+    gain_db: NonNegativeFloat = 0.0
+    freq_masks: NonNegativeInt = 0
+    freq_max_width: NonNegativeInt = 8
+    time_masks: NonNegativeInt = 0
+    time_max_width: NonNegativeInt = 16
+
+    @property
+    def enabled(self) -> bool:
+        return (self.time_shift > 0 or self.gain_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
+                or (self.time_masks > 0 and self.time_max_width > 0))
+
+
+class TrainConfig(Section):
+    """The paper's recipe (§6.2) by default: Adam 1e-4, L2 5e-4, batch 256, ≤100 epochs, patience 20.
+
+    Model selection (SPEC §4): ``selection: validation`` (the default) carves a grouped, stratified
+    ``validation_fraction`` of the training side's groups out for early stopping and the best
+    checkpoint, and scores the test fold once with the selected model; ``test-fold`` is the
+    paper's protocol (the held-out fold chooses the epoch: optimistic); ``last`` trains
+    ``max_epochs`` and keeps the last epoch (no selection, nothing held back when
+    ``validation_fraction`` is 0). ``monitor``: what the selection maximises (accuracy) or
+    minimises (log loss) on the selection clips.
+    """
+
+    lr: PositiveFloat = 1e-4
+    weight_decay: NonNegativeFloat = 5e-4
+    batch_size: PositiveInt = 256
+    eval_batch_size: PositiveInt = 512
+    max_epochs: PositiveInt = 100
+    patience: PositiveInt = 20
+    seed: StrictInt = 0
+    # data-loading workers per process; auto: none on CPU, the cores per GPU on CUDA
+    num_workers: NonNegativeInt | Literal["auto"] = "auto"
+    accelerator: str = "auto"
+    devices: PositiveInt = 1
+    num_nodes: PositiveInt = 1
+    strategy: str = "auto"
+    precision: str = "auto"  # auto: bf16-mixed on CUDA, 32-true on CPU
+    channels_last: bool = True  # applied on CUDA only
+    # torch.compile the network for training and evaluation (CUDA: fuses BatchNorm/ReLU, fewer kernel launches)
+    compile: bool = False
+    limit_train_batches: Annotated[float, Field(gt=0, le=1)] = 1.0
+    # not in the paper (constant lr): cosine decays the lr to 0 over max_epochs, which steadies the
+    # epoch-to-epoch swings of validation accuracy on small sets
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    selection: Literal["validation", "test-fold", "last"] = "validation"
+    validation_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.125
+    monitor: Literal["val_acc", "val_loss"] = "val_acc"
+
+    @model_validator(mode="after")
+    def _selection_needs_clips(self) -> TrainConfig:
+        if self.selection == "validation" and self.validation_fraction == 0:
+            raise ValueError("selection 'validation' needs validation_fraction > 0 (or selection 'last')")
+        if "spawn" in self.strategy:
+            # the spawned processes' results (the validation predictions the selection and the report
+            # need) never come back to the launching process
+            raise ValueError(f"train.strategy {self.strategy!r} is not supported: use 'ddp' (with devices > 1, or "
+                             "under torchrun/SLURM), which keeps every process's results")
+        return self
+
+
+class ExperimentConfig(Section):
+    """A whole run: input, network, mixup, augmentation and training settings."""
+
+    name: str = "custom"
+    description: str = ""
+    input: InputConfig = Field(default_factory=InputConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    mixup: MixupConfig = Field(default_factory=MixupConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _channels_match(self) -> ExperimentConfig:
+        if self.model.in_channels != len(self.input.features):
+            raise ValueError(
+                f"model.in_channels ({self.model.in_channels}) must equal the number of stacked "
+                f"input.features ({len(self.input.features)})"
+            )
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the labels (name, description): what makes two runs the same run."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that names a key twice (YAML itself keeps the last)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: the key {key!r} appears twice")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str, *, source: str) -> Any:
+    """Parse YAML text (``source`` names it in errors); duplicate keys are an error."""
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(f"{where or cls.__name__}: {err}") from err
-
-
-def to_dict(config: Any) -> Any:
-    """A config dataclass as plain lists/dicts (tuples become lists), ready for YAML or JSON."""
-    if dataclasses.is_dataclass(config):
-        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
-    if isinstance(config, (list, tuple)):
-        return [to_dict(v) for v in config]
-    if isinstance(config, dict):
-        return {k: to_dict(v) for k, v in config.items()}
-    return config
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML ({err})") from None
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
@@ -133,16 +207,15 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {item}: value is not valid YAML ({err})") from err
+        value = load_yaml(text, source=f"--set {item}") if text.strip() else ""
         node = result
         *parents, leaf = key.strip().split(".")
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {item}: {part} is set both as a value and as a section")
+        if isinstance(node.get(leaf), dict) and not isinstance(value, dict):
+            raise ConfigError(f"--set {item}: {key.strip()} is set both as a section and as a value")
         node[leaf] = value
     return result
 
@@ -158,158 +231,25 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def with_overrides(config: T, overrides: Mapping[str, Any]) -> T:
-    """A copy of a config dataclass with (nested) overrides applied and validated."""
-    return from_dict(type(config), merge(to_dict(config), overrides))
-
-
-# --- The experiment: everything a training run needs, as presets (YAML) with overrides ---
-
-
-@dataclass
-class InputConfig:
-    """What the network sees: features (one → 1 channel; two → stacked channels), patches, views."""
-
-    features: list[FeatureSpec] = field(default_factory=lambda: [FeatureSpec.named("mfcc2048")])
-    mono_views: Literal[1, 3] = 1
-    patch_width: int = 128
-    patch_shift: int = 32
-    patch_size: tuple[int, int] = (128, 128)
-    cache_dtype: Literal["float32", "float16"] = "float32"
-    # normalisation statistics from at most this many training clips (None: all of them)
-    normalization_clips: int | None = 2000
-    # not in the paper. "mean": subtract each clip's (at prediction, each window's) per-coefficient
-    # mean over time, per view, before the training-set normalisation (cepstral mean normalisation):
-    # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD
-    clip_norm: Literal["none", "mean"] = "none"
-
-    def __post_init__(self) -> None:
-        if not self.features:
-            raise ValueError("input.features must name at least one feature")
-        if len({spec.hop_length / spec.sample_rate for spec in self.features}) > 1:
-            raise ValueError("stacked features must share one frame grid (hop_length / sample_rate)")
-        if self.patch_width < 1 or self.patch_shift < 1:
-            raise ValueError(f"patch width and shift must be positive, got {self.patch_width}, {self.patch_shift}")
-        if min(self.patch_size) < 1:
-            raise ValueError(f"patch_size must be positive, got {self.patch_size}")
-
-
-@dataclass
-class MixupConfig:
-    enabled: bool = False
-    alpha: float = 0.2  # not given in the paper (SPEC §4)
-
-    def __post_init__(self) -> None:
-        if self.alpha <= 0:
-            raise ValueError(f"mixup.alpha must be positive, got {self.alpha}")
-
-
-@dataclass
-class MaskingConfig:
-    """Frequency/time masking of training patches (SpecAugment; not in the paper, off by default)."""
-
-    freq_masks: int = 0
-    freq_max_width: int = 8
-    time_masks: int = 0
-    time_max_width: int = 16
-
-    def __post_init__(self) -> None:
-        for name in ("freq_masks", "freq_max_width", "time_masks", "time_max_width"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"masking.{name} must be >= 0, got {getattr(self, name)}")
-
-    @property
-    def enabled(self) -> bool:
-        return (self.freq_masks > 0 and self.freq_max_width > 0) or (self.time_masks > 0 and self.time_max_width > 0)
-
-
-@dataclass
-class TrainConfig:
-    """The paper's recipe (§6.2) by default: Adam 1e-4, L2 5e-4, batch 256, ≤100 epochs, patience 20."""
-
-    lr: float = 1e-4
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-    eval_batch_size: int = 512
-    max_epochs: int = 100
-    patience: int = 20
-    seed: int = 0
-    num_workers: int = 0
-    accelerator: str = "auto"
-    devices: int = 1
-    num_nodes: int = 1
-    strategy: str = "auto"
-    precision: str = "auto"  # auto: bf16-mixed on CUDA, 32-true on CPU
-    channels_last: bool = True  # applied on CUDA only
-    limit_train_batches: float = 1.0
-    # not in the paper (constant lr): cosine decays the lr to 0 over max_epochs, which steadies the
-    # epoch-to-epoch swings of validation accuracy on small sets
-    lr_schedule: Literal["constant", "cosine"] = "constant"
-
-    def __post_init__(self) -> None:
-        for name in ("lr", "batch_size", "eval_batch_size", "max_epochs", "devices", "num_nodes"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)}")
-        if self.weight_decay < 0 or self.patience < 1 or self.num_workers < 0:
-            raise ValueError(
-                f"need weight_decay >= 0, patience >= 1, num_workers >= 0; got {self.weight_decay}, "
-                f"{self.patience}, {self.num_workers}"
-            )
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"train.lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
-        if not 0 < self.limit_train_batches <= 1:
-            raise ValueError(f"train.limit_train_batches must be in (0, 1], got {self.limit_train_batches}")
-
-
-@dataclass
-class ExperimentConfig:
-    """A whole run: input, network, mixup and training settings."""
-
-    name: str = "custom"
-    description: str = ""
-    input: InputConfig = field(default_factory=InputConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    mixup: MixupConfig = field(default_factory=MixupConfig)
-    masking: MaskingConfig = field(default_factory=MaskingConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def __post_init__(self) -> None:
-        if self.model.in_channels != len(self.input.features):
-            raise ValueError(
-                f"model.in_channels ({self.model.in_channels}) must equal the number of stacked "
-                f"input.features ({len(self.input.features)})"
-            )
-
-
-def _expand_feature_names(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Let ``input.features`` list names (``mfcc2048``) or ``{name: …, field: value}`` overrides."""
-    data = dict(data)
-    section = data.get("input")
-    if isinstance(section, Mapping) and isinstance(section.get("features"), list):
-        section = dict(section)
-        expanded = []
-        for item in section["features"]:
-            if isinstance(item, str):
-                expanded.append(to_dict(FeatureSpec.named(item)))
-            elif isinstance(item, Mapping) and "name" in item:
-                overrides = {k: v for k, v in item.items() if k != "name"}
-                expanded.append(merge(to_dict(FeatureSpec.named(str(item["name"]))), overrides))
-            else:
-                expanded.append(item)
-        section["features"] = expanded
-        data["input"] = section
-    return data
-
-
-def experiment_from_dict(data: Mapping[str, Any]) -> ExperimentConfig:
-    return from_dict(ExperimentConfig, _expand_feature_names(data))
-
-
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A YAML config file as a mapping; missing, empty, non-mapping or duplicate-key files are refused."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err})") from None
+    data = load_yaml(text, source=str(path))
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    return dict(data)
 
 
 def load_experiment(preset: str | Path, overrides: Mapping[str, Any] | None = None) -> ExperimentConfig:
@@ -321,23 +261,19 @@ def load_experiment(preset: str | Path, overrides: Mapping[str, Any] | None = No
             raise ConfigError(f"unknown preset {str(preset)!r}; presets: {', '.join(preset_names())}")
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
+    data = merge(read_config_file(path), overrides or {})
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from err
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    base = _expand_feature_names(data)
-    if overrides:
-        base = merge(base, _expand_feature_names(overrides))
-    try:
-        return experiment_from_dict(base)
+        return ExperimentConfig.parse(data)
     except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from err
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def save_experiment(config: ExperimentConfig, path: str | Path) -> None:
+    """Write the resolved configuration as YAML, atomically (a uniquely named temporary file renamed)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """Attention maps: which moments and which frequency bands an attention-pooling model weighted.
 
-For a recording's first window, every patch of one view goes through the network with its STAP
-weights: ``a_tem`` (one weight per network time step) is spread back onto the spectrogram's
+For a recording's first window, the model's front end runs once and every patch of one view goes
+through the network with its attention weights (the pooling head must give them, as STAP does):
+``a_tem`` (one weight per network time step) is spread back onto the spectrogram's
 frames and averaged where patches overlap; ``a_spa`` (one weight per row of O, S = F·C) is summed
 over the channels of each of the F frequency bands and averaged over the patches. Both are
 distributions (they sum to 1).
@@ -9,14 +10,16 @@ distributions (they sum to 1).
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from stasc.audio import channel_views, load, resample, view_names
-from stasc.features.patches import clip_normalize, patch_starts
+from stasc.audio import probe, stream_windows, view_names
+from stasc.features.patches import patch_starts
 from stasc.inference import Predictor
 
 
@@ -39,25 +42,29 @@ class Explanation:
 def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: float = 10.0) -> Explanation:
     """Attention of ``predictor`` on the first ``window_seconds`` of ``path`` (the mid view of a stereo file)."""
     config = predictor.config
-    if config.model.pooling != "stap":
-        raise ValueError(f"{path}: this model pools by temporal mean (pooling={config.model.pooling}); "
-                         "it has no attention to show — use a STAP model")
-    audio = load(path)
-    samples = resample(audio.samples, audio.sample_rate, predictor.sample_rate)
-    views = channel_views(torch.from_numpy(samples), mono_views=config.input.mono_views)
-    views = views[:, : max(1, round(window_seconds * predictor.sample_rate))]
-    names = view_names(samples.shape[0], mono_views=config.input.mono_views)
+    path = Path(path)
+    rate = predictor.sample_rate
+    window = max(1, round(window_seconds * rate))
+    first = next(stream_windows(path, rate, window=window, hop=window, mono_views=config.input.mono_views))
+    views = first[1].to(predictor.device)[None]  # 1, V, samples
+    names = view_names(probe(path).channels, mono_views=config.input.mono_views)
+    front = predictor.front_end
     with torch.inference_mode():
-        spectrograms = predictor.transforms[0](views)  # V', R, T
-        patches = predictor.inputs(views[None])[0]  # V'·P, C, H, W
-        out = predictor.model(patches.to(predictor.device), return_attention=True)
-    per_view = patches.shape[0] // spectrograms.shape[0]
+        normalized = front.normalized(front.spectrograms(views))  # per feature: 1, V', R, T
+        patches = front.patches(normalized)[0]  # V'·P, C, H, W
+        out = predictor.model(patches, return_attention=True)
+    if out.a_tem is None or out.a_spa is None:
+        raise ValueError(f"{path}: this model's pooling head ({config.model.pooling.kind}) has no attention to show; "
+                         "use a model with attention pooling (stap)")
+    probabilities = out.logits.float().softmax(-1).mean(0).double().cpu().numpy()  # as window_probabilities
+    shown = normalized[0][0]  # V', R, T of the first feature
+    per_view = patches.shape[0] // shown.shape[0]
     # the view shown: mid for stereo (the last channel view); HPSS views come in (harmonic, percussive) pairs
-    view = spectrograms.shape[0] - 1 if len(names) == 3 else 0
+    view = shown.shape[0] - 1 if len(names) == 3 else 0
     rows = slice(view * per_view, (view + 1) * per_view)
     a_tem = out.a_tem[rows].float().cpu().numpy()  # P, T
     a_spa = out.a_spa[rows].float().cpu().numpy()  # P, S
-    n_frames = spectrograms.shape[-1]
+    n_frames = shown.shape[-1]
     width = config.input.patch_width
     weights = np.zeros(max(n_frames, width))
     coverage = np.zeros_like(weights)
@@ -68,14 +75,10 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
     temporal = (weights / np.maximum(coverage, 1))[:n_frames]
     freq, _ = config.model.output_grid()
     bands = a_spa.reshape(a_spa.shape[0], freq, -1).sum(-1).mean(0)  # s = f·C + c (see DCNN.forward)
-    probabilities = predictor.window_probabilities(views[None])[0].double().numpy()
     spec = config.input.features[0]
-    shown = names[view] if len(names) == len(spectrograms) else f"view {view}"
-    # shown as the network sees it: normalised per coefficient (raw MFCC is dominated by c0)
-    seen = clip_normalize(spectrograms[view][None].cpu(), config.input.clip_norm)
-    normalized = predictor.normalizers[0].apply(seen)[0]
+    label = names[view] if len(names) == shown.shape[0] else f"view {view}"
     return Explanation(
-        Path(path), predictor.classes, probabilities, shown, normalized.numpy(),
+        path, predictor.classes, probabilities, label, shown[view].float().cpu().numpy(),
         spec.hop_length / spec.sample_rate, temporal / temporal.sum(), bands / bands.sum(),
     )
 
@@ -111,8 +114,11 @@ def plot_explanation(explanation: Explanation, out: str | Path) -> Path:
     ax_band.barh(edges[:-1], explanation.bands, height=np.diff(edges), align="edge", color="tab:green", alpha=0.7)
     ax_band.set_xlabel("band\nattention")
     ax_band.tick_params(labelleft=False)
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(out)
+    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
     return out

@@ -2,15 +2,20 @@
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from helpers import FSDD
 from stasc.cli import main
+from stasc.ensemble import majority_shares
 from stasc.explain import explain_file
-from stasc.inference import Predictor, window_starts, load_model
+from stasc.inference import Predictor, predict_files, window_starts
+from stasc.loading import load_model
+from stasc.runs import RunDir
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +35,11 @@ def test_window_starts() -> None:
     assert window_starts(25, 10, 5) == [0, 5, 10, 15]
 
 
-def test_long_recording_gives_a_timeline_and_a_summary(trained_sample_run: Path, long_recording: Path, tmp_path: Path) -> None:
+def test_long_recording_gives_a_timeline_and_a_summary(trained_sample_run: Path, long_recording: Path,
+                                                       tmp_path: Path) -> None:
     out = tmp_path / "p.csv"
-    assert main(["predict", "--model", str(trained_sample_run), str(long_recording), "--out", str(out), "--no-progress"]) == 0
+    assert main(["predict", "--model", str(trained_sample_run), str(long_recording), "--out", str(out),
+                 "--no-progress"]) == 0
     rows = list(csv.DictReader(out.open()))
     header = list(rows[0])
     assert header[:4] == ["file", "start", "end", "label"] and header[-1] == "error"
@@ -47,15 +54,46 @@ def test_long_recording_gives_a_timeline_and_a_summary(trained_sample_run: Path,
     assert summary[0]["label"] == header[4:-1][int(summary_probs.argmax())]
 
 
-def test_bad_file_is_reported_and_the_others_predicted(trained_sample_run: Path, tmp_path: Path,
-                                                        bad_files: tuple[Path, dict[str, str]]) -> None:
-    folder, kinds = bad_files
-    from stasc.sample import sample_dir
+def test_streamed_windows_equal_windows_cut_from_the_whole_recording(trained_sample_run: Path,
+                                                                     long_recording: Path) -> None:
+    from stasc.audio import load_views
 
-    good = sample_dir() / "recordings" / "7_nicolas_1.wav"
+    model = load_model(trained_sample_run)
+    assert isinstance(model.members[0], Predictor)  # type: ignore[attr-defined]
+    (result,) = predict_files(model, [long_recording], window_seconds=10, hop_seconds=5)
+    views = load_views(long_recording, model.sample_rate)  # the whole file at once
+    for window in result.windows:
+        start = round(window.start * model.sample_rate)
+        whole = model.window_probabilities(views[None, :, start : start + 10 * model.sample_rate])[0]
+        np.testing.assert_allclose(window.probabilities, whole.numpy(), atol=1e-6)
+
+
+def test_many_short_files_are_batched_and_each_gets_its_own_prediction(trained_sample_run: Path) -> None:
+    predictor = Predictor.from_checkpoint(RunDir(trained_sample_run).split("fold-0").best)
+    clips = sorted((FSDD / "recordings").glob("*_jackson_1.wav"))
+    seen = []
+    original = predictor.window_probabilities
+    predictor.window_probabilities = lambda views: seen.append(len(views)) or original(views)  # type: ignore[method-assign]
+    together = list(predict_files(predictor, clips))
+    one_by_one = [predictor.predict_file(clip) for clip in clips]
+    assert [r.path for r in together] == clips
+    for a, b in zip(together, one_by_one):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    assert max(seen) > 1  # some batch held windows of several files (those of one length)
+
+
+def test_bad_and_too_short_files_are_reported_and_the_others_predicted(
+        trained_sample_run: Path, tmp_path: Path, bad_files: tuple[Path, dict[str, str]]) -> None:
+    folder, kinds = bad_files
+    sf.write(folder / "blip.wav", np.zeros(160, np.float32), 8000)  # 20 ms: less than one 256-sample frame
+    sf.write(folder / "one.wav", np.zeros(1, np.float32), 8000)
+    os.symlink(folder / "gone.wav", folder / "dangling.wav")
+    (folder / "notes.txt").write_text("not audio")
+    kinds.update({"blip.wav": "too short: 0.020 s", "one.wav": "too short", "dangling.wav": "broken symbolic link"})
+    good = FSDD / "recordings" / "7_nicolas_1.wav"
     out = tmp_path / "p.json"
-    status = main(["predict", "--model", str(trained_sample_run), str(good), str(folder), "--out", str(out),
-                   "--no-progress"])
+    status = main(["predict", "--model", str(trained_sample_run), str(good), str(folder), str(folder / "dangling.wav"),
+                   "--out", str(out), "--no-progress"])
     assert status == 1
     result = json.loads(out.read_text())
     by_file = {Path(f["file"]).name: f for f in result["files"]}
@@ -63,48 +101,96 @@ def test_bad_file_is_reported_and_the_others_predicted(trained_sample_run: Path,
     assert len(by_file["7_nicolas_1.wav"]["windows"]) == 1
     for name, problem in kinds.items():
         assert problem in by_file[name]["error"], by_file[name]
+    assert "notes.txt" not in by_file
 
 
-def test_dcase_format_and_csv_on_stdout(trained_sample_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from stasc.sample import sample_dir
-
-    clips = [sample_dir() / "recordings" / f"{d}_theo_2.wav" for d in range(3)]
-    out = tmp_path / "submission.csv"
-    assert main(["predict", "--model", str(trained_sample_run), *map(str, clips), "--format", "dcase", "--out", str(out),
+def test_a_folder_scan_says_what_it_skips(trained_sample_run: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    samples, rate = sf.read(FSDD / "recordings" / "4_theo_3.wav", dtype="float32")
+    sf.write(folder / "clip.mp3", samples, rate)  # soundfile reads MP3: a folder scan includes it
+    (folder / "readme.txt").write_text("notes")
+    os.symlink(folder / "missing.wav", folder / "dangling.wav")
+    (folder / "folder.wav").mkdir()
+    assert main(["predict", "--model", str(trained_sample_run), str(folder), "--out", str(tmp_path / "p.csv"),
                  "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "readme.txt: not an audio format" in err and "dangling.wav: broken symbolic link" in err
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert {Path(r["file"]).name for r in rows} == {"clip.mp3"}
+    assert main(["predict", "--model", str(trained_sample_run), str(folder / "folder.wav"), "--no-progress"]) == 2
+    assert "folder.wav: a folder with no audio files in it" in capsys.readouterr().err
+
+
+def test_an_interrupted_prediction_resumes_with_the_files_not_yet_in_the_output(
+        trained_sample_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clips = sorted((FSDD / "recordings").glob("*_george_4.wav"))
+    for kind in ("csv", "jsonl", "dcase"):
+        out = tmp_path / f"p.{kind}"
+        assert main(["predict", "--model", str(trained_sample_run), *map(str, clips), "--format", kind, "--out",
+                     str(out), "--no-progress"]) == 0
+        complete = out.read_text()
+        lines = complete.splitlines()
+        cut = {"csv": 1 + 2 * 4, "jsonl": 4, "dcase": 1 + 4}[kind]  # four files written, then a half line
+        out.write_text("\n".join(lines[:cut]) + "\n" + lines[cut][: len(lines[cut]) // 2])
+        assert main(["predict", "--model", str(trained_sample_run), *map(str, clips), "--format", kind, "--out",
+                     str(out), "--no-progress"]) == 0
+        assert "4 files already predicted; predicting the other 6" in capsys.readouterr().err
+        assert out.read_text() == complete, kind
+
+
+def test_output_formats_csv_on_stdout_and_the_dcase_submissions(trained_sample_run: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    clips = [FSDD / "recordings" / f"{d}_theo_2.wav" for d in range(3)]
+    out = tmp_path / "submission.csv"
+    assert main(["predict", "--model", str(trained_sample_run), *map(str, clips), "--format", "dcase", "--out",
+                 str(out), "--no-progress"]) == 0
     lines = out.read_text().splitlines()
-    assert [line.split("\t")[0] for line in lines] == [c.name for c in clips]
+    assert lines[0].split("\t") == ["filename", "scene_label", *map(str, range(10))]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert [r[0] for r in rows] == [c.name for c in clips]
+    for row in rows:
+        probabilities = np.array(row[2:], dtype=float)
+        assert abs(probabilities.sum() - 1) < 1e-4 and row[1] == str(int(probabilities.argmax()))
+    assert main(["predict", "--model", str(trained_sample_run), *map(str, clips), "--format", "dcase2019", "--out",
+                 str(tmp_path / "old.csv"), "--no-progress"]) == 0
+    assert (tmp_path / "old.csv").read_text().splitlines() == [f"{r[0]}\t{r[1]}" for r in rows]
+    capsys.readouterr()
     assert main(["predict", "--model", str(trained_sample_run), str(clips[0]), "--no-progress"]) == 0
     assert capsys.readouterr().out.startswith("file,start,end,label")
 
 
-def test_run_folder_averages_its_split_models(trained_sample_run: Path) -> None:
+def test_a_run_folder_averages_its_fold_models(trained_sample_run: Path) -> None:
     model = load_model(trained_sample_run)
-    assert len(model.predictors) == 2
-    from stasc.sample import sample_dir
-
-    clip = sample_dir() / "recordings" / "5_george_0.wav"
-    each = [p.predict_file(clip).probabilities for p in model.predictors]
-    np.testing.assert_allclose(model.predict_file(clip).probabilities, np.mean(each, axis=0), atol=1e-6)
+    assert len(model.members) == 2  # type: ignore[attr-defined]
+    clip = FSDD / "recordings" / "5_george_0.wav"
+    each = [p.predict_file(clip).probabilities for p in model.members]  # type: ignore[attr-defined]
+    np.testing.assert_allclose(model.predict_file(clip).probabilities, np.mean(each, axis=0), atol=1e-6)  # type: ignore[attr-defined]
 
 
 def test_explain_shapes_and_distributions(trained_sample_run: Path, tmp_path: Path, long_recording: Path) -> None:
-    predictor = Predictor.from_checkpoint(trained_sample_run / "fold-0" / "checkpoints" / "best.ckpt")
+    predictor = Predictor.from_checkpoint(RunDir(trained_sample_run).split("fold-0").best)
     explanation = explain_file(predictor, long_recording)
     assert explanation.view == "mid"
     rows, frames = explanation.spectrogram.shape
     assert rows == predictor.config.input.features[0].n_rows and frames == 1 + 10 * 8000 // 64
-    assert explanation.temporal.shape == (frames,) and explanation.bands.shape == (predictor.config.model.output_grid()[0],)
+    assert explanation.temporal.shape == (frames,)
+    assert explanation.bands.shape == (predictor.config.model.output_grid()[0],)
     for weights in (explanation.temporal, explanation.bands):
         assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    # the probabilities shown are the window's prediction
+    whole = predictor.predict_file(long_recording, window_seconds=10, hop_seconds=10).windows[0].probabilities
+    np.testing.assert_allclose(explanation.probabilities, whole, atol=1e-6)
     out = tmp_path / "explain.png"
-    assert main(["explain", "--model", str(trained_sample_run), str(long_recording), "--out", str(out)]) == 0
+    assert main(["explain", "--model", str(trained_sample_run), str(long_recording), "--out", str(out),
+                 "--device", "cpu"]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 10000
     arrays = json.loads(out.with_suffix(".json").read_text())
     assert len(arrays["temporal_attention"]) == frames
 
 
-def test_ensemble_of_runs_and_prediction_with_it(trained_sample_run: Path, tmp_path: Path) -> None:
+def test_an_ensemble_votes_and_predicts_by_majority(trained_sample_run: Path, tmp_path: Path) -> None:
     import shutil
 
     copy = tmp_path / "copy"
@@ -113,11 +199,14 @@ def test_ensemble_of_runs_and_prediction_with_it(trained_sample_run: Path, tmp_p
     assert main(["ensemble", "--runs", *map(str, runs), "--out", str(tmp_path / "ens")]) == 0
     report = json.loads((tmp_path / "ens" / "report.json").read_text())
     assert {"majority vote", "soft vote"} <= set(report["rows"])
-    from stasc.sample import sample_dir
-
-    clip = sample_dir() / "recordings" / "1_jackson_0.wav"
-    assert main(["predict", "--model", str(tmp_path / "ens"), str(clip), "--out", str(tmp_path / "e.csv"),
-                 "--no-progress"]) == 0
+    clip = FSDD / "recordings" / "1_jackson_0.wav"
+    out = tmp_path / "e.csv"
+    assert main(["predict", "--model", str(tmp_path / "ens"), str(clip), "--out", str(out), "--no-progress"]) == 0
+    summary = next(r for r in csv.DictReader(out.open()) if not r["start"])
+    members = np.stack([load_model(run).predict_file(clip).windows[0].probabilities for run in runs])  # type: ignore[attr-defined]
+    expected = majority_shares(members[:, None])[0]
+    np.testing.assert_allclose([float(summary[c]) for c in map(str, range(10))], expected, atol=1e-6)
+    assert summary["label"] == str(int(expected.argmax()))
 
 
 def test_ensemble_refuses_runs_with_other_folds(trained_sample_run: Path, tmp_path: Path,

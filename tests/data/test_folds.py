@@ -4,7 +4,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stasc.data import DatasetError, assign_folds, fold_indices, official_split, read_folds, read_tau, write_folds
+from stasc.data import (
+    DatasetError,
+    assign_folds,
+    cv_folds,
+    fold_indices,
+    official_split,
+    read_csv,
+    read_folds,
+    read_tau,
+    validation_split,
+    write_folds,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +89,47 @@ def test_one_clip_per_class_still_gives_grouped_folds(tut_dir: Path) -> None:
         folds = assign_folds(table, k=2, seed=0)
     assert sorted(np.bincount(folds).tolist()) == [5, 5]
     np.testing.assert_array_equal(folds, assign_folds(table, k=2, seed=0))
+
+
+def test_cross_validation_uses_the_datasets_own_folds_unless_told_otherwise(shared_data: Path) -> None:
+    esc = read_csv(shared_data / "esc10" / "labels.csv")
+    folds = cv_folds(esc, k=None, seed=0)
+    assert folds.kind == "dataset" and folds.ids == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(folds.of_clip, esc.folds)
+    grouped = cv_folds(esc, k=4, seed=0, kind="grouped")
+    assert grouped.kind == "grouped" and grouped.ids == [0, 1, 2, 3]
+    with pytest.raises(DatasetError, match="5 official folds, not --k 3"):
+        cv_folds(esc, k=3, seed=0)
+
+
+def test_a_dataset_without_folds_gets_grouped_ones_and_cannot_ask_for_its_own(tau) -> None:
+    assert cv_folds(tau, k=None, seed=0).kind == "grouped"
+    with pytest.raises(DatasetError, match="--folds dataset, but the metadata has no fold column"):
+        cv_folds(tau, k=None, seed=0, kind="dataset")
+
+
+def test_the_validation_part_is_grouped_stratified_and_never_the_test_fold(tau, tau_folds) -> None:
+    train, test = fold_indices(tau_folds, 0)
+    fit, held = validation_split(tau, train, fraction=0.125, seed=0)
+    assert len(np.intersect1d(fit, held)) == 0 and len(fit) + len(held) == len(train)
+    assert not set(held) & set(test)  # the test fold gives nothing up
+    assert not {tau.groups[i] for i in fit} & {tau.groups[i] for i in held}  # no location on both sides
+    assert abs(len(held) / len(train) - 0.125) < 0.02
+    per_class = Counter(tau.labels[i] for i in held)
+    assert set(per_class) == set(tau.classes)  # stratified: every class held out in about its share
+    assert all(abs(n - len(held) / 10) <= 0.25 * len(held) / 10 for n in per_class.values()), per_class
+    again = validation_split(tau, train, fraction=0.125, seed=0)
+    np.testing.assert_array_equal(again[1], held)
+    assert not np.array_equal(validation_split(tau, train, fraction=0.125, seed=1)[1], held)
+
+
+def test_with_few_groups_the_validation_part_is_one_whole_group(fsdd_dir: Path) -> None:
+    fsdd = read_csv(fsdd_dir / "labels.csv")  # five speakers
+    train, _ = fold_indices(assign_folds(fsdd, k=5, seed=0), 0)
+    fit, held = validation_split(fsdd, train, fraction=0.125, seed=0)
+    assert len({fsdd.groups[i] for i in held}) == 1 and len({fsdd.groups[i] for i in fit}) == 3
+    fit_all, none = validation_split(fsdd, train, fraction=0.0, seed=0)
+    assert len(none) == 0 and len(fit_all) == len(train)
+    one_speaker = fsdd.subset([i for i in range(len(fsdd)) if fsdd.groups[i] == "theo"])
+    with pytest.raises(DatasetError, match="has 1 group, nothing to hold out"):
+        validation_split(one_speaker, np.arange(len(one_speaker)), fraction=0.125, seed=0)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import log_loss
+from sklearn.metrics import balanced_accuracy_score, log_loss
 
 from stasc.evaluation.metrics import clip_metrics, cross_validation_summary
 from stasc.evaluation.predictions import Predictions, concat, read_predictions, write_predictions
@@ -22,10 +22,29 @@ def test_metrics_by_hand() -> None:
     metrics = clip_metrics(p)
     assert metrics["clips"] == 4
     assert metrics["accuracy"] == 0.75
+    assert metrics["macro_accuracy"] == pytest.approx((1.0 + 0.5 + 1.0) / 3)  # the mean of per-class accuracies
     assert metrics["per_class_accuracy"] == {"airport": 1.0, "bus": 0.5, "park": 1.0}
     assert metrics["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     assert metrics["log_loss"] == pytest.approx(-np.mean(np.log([0.7, 0.7, 0.3, 0.8])))
     assert p.predicted == ["airport", "bus", "airport", "park"]
+
+
+def test_macro_accuracy_is_sklearns_balanced_accuracy_on_unbalanced_sets() -> None:
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        n = int(rng.integers(5, 60))
+        truth = rng.choice(3, size=n, p=[0.7, 0.2, 0.1])  # unbalanced; a class may be absent
+        probs = rng.dirichlet(np.ones(3), size=n)
+        probs[np.arange(n), truth] += rng.random(n)  # better than chance, not always right
+        probs /= probs.sum(1, keepdims=True)
+        labels = [CLASSES[i] for i in truth]
+        metrics = clip_metrics(predictions(trial, probs.tolist(), labels))
+        with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore")  # sklearn warns on a class only predicted
+            expected = balanced_accuracy_score(truth, probs.argmax(1))
+        assert metrics["macro_accuracy"] == pytest.approx(expected, abs=1e-12), trial
+    lopsided = predictions(0, [[1, 0, 0]] * 9 + [[1, 0, 0]], ["airport"] * 9 + ["bus"])
+    assert clip_metrics(lopsided)["accuracy"] == 0.9 and clip_metrics(lopsided)["macro_accuracy"] == 0.5
 
 
 def test_log_loss_matches_sklearn_and_clips_certain_mistakes() -> None:
@@ -100,5 +119,5 @@ def test_bad_prediction_files(tmp_path: Path, text: str, match: str) -> None:
 
 
 def test_missing_prediction_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="nope.csv: predictions file not found"):
+    with pytest.raises(ValueError, match=r"nope.csv: predictions file not found"):
         read_predictions(tmp_path / "nope.csv")

@@ -43,8 +43,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     histories = {"mfcc-stap": [lightning_metrics(out / "runs" / "fold0" / "logs" / "metrics.csv", 6),
                                lightning_metrics(out / "runs" / "fold1" / "logs" / "metrics.csv", 4, with_train=False),
                                out / "runs" / "fold2" / "logs" / "metrics.csv"]}  # missing: skipped
+    protocol = {"selection": "validation", "validation_fraction": 0.125, "folds": "dataset", "max_epochs": 30,
+                "monitor": "val_acc", "description": "the dataset's own folds; model selected on a held-out part"}
     result = write_report(out, title="synthetic report", rows=rows, histories=histories, notes=["a note"],
-                          paper=PAPER_TABLE2)
+                          paper=PAPER_TABLE2, protocol=protocol)
     return out, {"result": result, "rows": rows}
 
 
@@ -57,6 +59,8 @@ def test_report_json_round_trips(report: tuple[Path, dict]) -> None:
     expected = cross_validation_summary(made["rows"]["mfcc-stap"])
     assert data["rows"]["mfcc-stap"]["accuracy"] == pytest.approx(expected["accuracy"])
     assert data["paper"]["majority vote"] == pytest.approx(0.7386)
+    assert data["protocol"]["selection"] == "validation" and data["protocol"]["folds"] == "dataset"
+    assert data["rows"]["mfcc-stap"]["macro_accuracy"] == pytest.approx(expected["macro_accuracy"])
 
 
 def test_report_markdown_has_the_tables(report: tuple[Path, dict]) -> None:
@@ -77,6 +81,7 @@ def test_report_markdown_has_the_tables(report: tuple[Path, dict]) -> None:
                   "accuracy.png"):
         assert f"]({image})" in text
     assert text.rstrip().endswith("- a note")
+    assert "**Protocol:** the dataset's own folds; model selected on a held-out part." in text
 
 
 def test_report_plots_are_real_images(report: tuple[Path, dict]) -> None:

@@ -1,8 +1,12 @@
+"""Spectrogram → patches (SPEC §2) and the per-row normaliser."""
+
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
-from stasc.features.patches import Normalizer, cut_patches, patch_starts, resize_patches
+from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, patch_starts, resize_patches
 
 
 def test_paper_patch_counts() -> None:
@@ -12,7 +16,14 @@ def test_paper_patch_counts() -> None:
     assert starts[:3] == [0, 32, 64] and starts[-1] == 431 - 128  # the end-aligned last patch
     assert len(patch_starts(862, width=128, shift=64)) == 13
     assert patch_starts(128 + 64, width=128, shift=64) == [0, 64]  # no extra patch when it fits exactly
+    assert patch_starts(128, width=128, shift=32) == [0]
     assert patch_starts(100, width=128, shift=32) == [0]
+
+
+def test_patch_starts_rejects_non_positive_width_and_shift() -> None:
+    for width, shift in ((0, 32), (128, 0), (-1, 1)):
+        with pytest.raises(ValueError, match=f"width={width}, shift={shift}"):
+            patch_starts(431, width=width, shift=shift)
 
 
 def test_cut_patches_values_and_shape() -> None:
@@ -23,11 +34,22 @@ def test_cut_patches_values_and_shape() -> None:
     torch.testing.assert_close(patches[0, -1], spec[0, :, -128:])
 
 
-def test_short_spectrogram_is_padded_with_a_warning() -> None:
-    with pytest.warns(UserWarning, match="fewer than the patch width 128: zero-padded"):
-        patches = cut_patches(torch.ones(1, 4, 50), width=128, shift=32)
-    assert patches.shape == (1, 1, 4, 128)
-    assert patches[..., 50:].abs().sum() == 0
+def test_short_spectrogram_is_zero_padded_on_the_right_without_a_warning() -> None:
+    spec = torch.rand(2, 3, 4, 50) + 1.0  # no zeros of its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # callers report padding once per run; cut_patches stays quiet
+        patches = cut_patches(spec, width=128, shift=32)
+    assert patches.shape == (2, 3, 1, 4, 128)
+    assert torch.equal(patches[..., 0, :, :50], spec)
+    assert torch.count_nonzero(patches[..., 50:]) == 0
+
+
+def test_pad_to_width_pads_only_what_is_short() -> None:
+    spec = torch.rand(3, 4, 50) + 1.0
+    padded = pad_to_width(spec, 64)
+    assert padded.shape == (3, 4, 64)
+    assert torch.equal(padded[..., :50], spec) and torch.count_nonzero(padded[..., 50:]) == 0
+    assert pad_to_width(spec, 50) is spec and pad_to_width(spec, 10) is spec  # long enough: as is
 
 
 def test_resize_cqt_patch_to_square() -> None:
@@ -37,29 +59,64 @@ def test_resize_cqt_patch_to_square() -> None:
     assert resize_patches(out, (128, 128)) is out
     constant = resize_patches(torch.full((1, 110, 128), 7.0), (128, 128))
     torch.testing.assert_close(constant, torch.full((1, 128, 128), 7.0))
+    # bilinear along frequency only (the width is unchanged): a linear ramp over rows stays a linear ramp
+    # inside (align_corners=False clamps the outermost half-pixel at each edge)
+    ramp = resize_patches(torch.arange(110.0)[:, None].expand(110, 128).contiguous(), (128, 128))[:, 0]
+    steps = ramp[2:-2].diff()
+    torch.testing.assert_close(steps, torch.full_like(steps, 110 / 128), rtol=0, atol=1e-4)
 
 
-def test_normalizer_fits_per_coefficient_and_round_trips(tmp_path) -> None:
+def test_clip_normalize_removes_each_rows_mean_over_time() -> None:
+    spec = torch.randn(3, 4, 50, dtype=torch.float64) + torch.arange(4.0, dtype=torch.float64)[:, None]
+    out = clip_normalize(spec, "mean")
+    torch.testing.assert_close(out.mean(-1), torch.zeros(3, 4, dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(out.diff(dim=-1), spec.diff(dim=-1))  # only a per-row offset
+    np.testing.assert_allclose(clip_normalize(spec.numpy(), "mean"), out.numpy())
+    assert clip_normalize(spec, "none") is spec
+    with pytest.raises(ValueError, match="'none' or 'mean', got 'max'"):
+        clip_normalize(spec, "max")
+
+
+def test_normalizer_fits_per_row_over_every_array_and_round_trips() -> None:
     rng = np.random.default_rng(0)
-    clips = [rng.normal(loc=np.arange(4)[None, :, None], scale=2.0, size=(2, 4, 300)) for _ in range(5)]
-    norm = Normalizer.fit(clips)
-    assert norm.mean.shape == (2, 4)
-    stacked = np.concatenate(clips, axis=-1)
-    np.testing.assert_allclose(norm.mean, stacked.mean(-1), rtol=1e-5)
-    np.testing.assert_allclose(norm.std, stacked.std(-1), rtol=1e-4)
-    out = norm.apply(torch.from_numpy(stacked).float())
-    np.testing.assert_allclose(out.mean(-1).numpy(), 0, atol=1e-4)
-    norm.save(tmp_path / "norm.json")
-    again = Normalizer.load(tmp_path / "norm.json")
+    # (rows, frames) arrays of different lengths, e.g. every view of every training clip
+    arrays = [rng.normal(loc=np.arange(4)[:, None] * 10, scale=np.arange(1, 5)[:, None], size=(4, n))
+              for n in (300, 17, 1000, 1)]
+    norm = Normalizer.fit(arrays)
+    assert norm.mean.shape == norm.std.shape == (4,) and norm.mean.dtype == norm.std.dtype == np.float32
+    stacked = np.concatenate(arrays, axis=-1)
+    # float64 accumulation, stored as float32: float32 rounding of the result only
+    np.testing.assert_allclose(norm.mean, stacked.mean(-1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(norm.std, stacked.std(-1), rtol=1e-6)
+    again = Normalizer.from_dict(norm.to_dict())
     np.testing.assert_array_equal(again.mean, norm.mean)
+    np.testing.assert_array_equal(again.std, norm.std)
+
+
+def test_normalizer_fit_keeps_precision_over_many_frames() -> None:
+    # a large offset with a small spread: E[x²] − E[x]² in float32 would lose the spread entirely
+    arrays = [np.full((1, 10_000), 1e3, dtype=np.float32) + np.float32(0.01) * (-1.0) ** np.arange(10_000)
+              for _ in range(20)]
+    norm = Normalizer.fit(arrays)
+    np.testing.assert_allclose(norm.std, [0.01], rtol=1e-3)  # float32 rounding of 1000.01 is ~6e-5 of 0.01
 
 
 def test_normalizer_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="no data"):
         Normalizer.fit([])
-    with pytest.raises(ValueError, match="differs"):
-        Normalizer.fit([np.zeros((1, 4, 3)), np.zeros((1, 5, 3))])
-    with pytest.raises(ValueError, match="lacks"):
-        Normalizer.from_dict({"mean": [[0.0]]})
-    # a constant coefficient must not divide by zero
-    assert np.isfinite(Normalizer.fit([np.ones((1, 2, 10))]).std).all()
+    with pytest.raises(ValueError, match="spectrogram with 5 rows, the first one had 4"):
+        Normalizer.fit([np.zeros((4, 3)), np.zeros((5, 3))])
+    with pytest.raises(ValueError, match=r"expected \(rows, frames\) arrays, got shape \(1, 4, 3\)"):
+        Normalizer.fit([np.zeros((1, 4, 3))])
+    with pytest.raises(ValueError, match="needs 'mean' and 'std'"):
+        Normalizer.from_dict({"mean": [0.0]})
+    with pytest.raises(ValueError, match=r"must both be \(rows,\)"):
+        Normalizer(np.zeros((2, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"mean \(3,\) and std \(4,\)"):
+        Normalizer(np.zeros(3), np.ones(4))
+    for std in ([1.0, 0.0], [1.0, np.nan]):
+        with pytest.raises(ValueError, match="finite with a positive std"):
+            Normalizer(np.zeros(2), np.array(std))
+    # a constant row (the floor of a silent band) must not divide by zero
+    constant = Normalizer.fit([np.ones((2, 10))])
+    assert (constant.std > 0).all() and np.isfinite(constant.std).all()

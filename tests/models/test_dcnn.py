@@ -1,16 +1,31 @@
+"""The DCNN: the paper's shapes and cost, both heads, gradients, numerics, and its typed config."""
+
 import pytest
 import torch
+import yaml
 
-from stasc.config import ConfigError, from_dict, to_dict
+from stasc.config import ConfigError
 from stasc.models import BlockSpec, ConvSpec, ModelConfig, build_model, count_macs
+from stasc.models.pooling import MeanPoolingSettings, STAPSettings
 
 
-def small(**changes) -> ModelConfig:
-    return ModelConfig(**{"width_multiplier": 1 / 16, **changes})
+def small(**changes: object) -> ModelConfig:
+    return ModelConfig.paper(**{"width_multiplier": 1 / 16, **changes})
+
+
+@pytest.fixture()
+def one_thread():  # type: ignore[no-untyped-def]
+    """Many small ops in a row: on 2 shared cores every intra-op thread barrier waits for a time slice
+    (measured 60 s for 40 steps with 2 threads, 1.3 s with 1); the numbers do not depend on it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_paper_shapes_exactly() -> None:
     config = ModelConfig.paper()
+    assert config == ModelConfig() and config.pooling == STAPSettings() and config.head == "fc_relu"
     assert config.output_grid() == (4, 64) and config.out_channels == 512 and config.spatial_size == 2048
     model = build_model(config).eval()
     with torch.no_grad():
@@ -79,7 +94,7 @@ def test_paper_model_costs_about_3_5_gmac_and_matches_a_hook_count() -> None:
 
 
 def test_width_multiplier_scales_channels() -> None:
-    model = build_model(ModelConfig(width_multiplier=0.25))
+    model = build_model(ModelConfig(width_multiplier=0.25))  # keyword construction validates too
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [16, 16, 32, 32, 64, 64, 64, 128, 128, 128]
     assert model.classifier.in_features == 4 * 128 and model.pooling.w_tem.shape == (4 * 128,)
@@ -89,8 +104,8 @@ def test_width_multiplier_scales_channels() -> None:
     "changes",
     [
         {"pooling": "stap", "head": "fc_relu"},
-        {"pooling": "stap", "head": "linear", "stap_scale": "st"},
-        {"pooling": "stap", "head": "linear", "stap_norm": True},
+        {"pooling": {"kind": "stap", "scale": "st"}, "head": "linear"},
+        {"pooling": {"kind": "stap", "norm": True}, "head": "linear", "dropout": 0.5},
         {"pooling": "mean", "head": "fc_relu"},
     ],
 )
@@ -130,8 +145,13 @@ def test_bf16_autocast_runs_and_stays_near_float32() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = model(x, return_attention=True)
     assert out.logits.shape == (2, 10) and torch.isfinite(out.logits.float()).all()
-    # bf16 keeps ~3 significant digits and the error grows over ten convs: a loose bound
-    torch.testing.assert_close(out.logits.float(), reference.logits, rtol=0.1, atol=0.1)
+    # bf16 keeps ~3 significant digits (eps 2^-8) and the error grows over ten convs: measured 0.2-0.3 %
+    # of the largest logit over three seeds (the logits of a fresh STAP model are small, ~0.08, so the
+    # bound is relative to them)
+    scale = reference.logits.abs().max().item()
+    torch.testing.assert_close(out.logits.float(), reference.logits, rtol=0, atol=0.03 * scale)
+    # the attention weights: measured 1e-4 relative
+    torch.testing.assert_close(out.a_tem.float(), reference.a_tem, rtol=2e-3, atol=0)
     torch.testing.assert_close(out.a_tem.float().sum(-1), torch.ones(2), rtol=0, atol=1e-2)
 
 
@@ -148,9 +168,10 @@ def test_same_seed_same_weights() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes", [{"pooling": "mean"}, {"pooling": "stap", "stap_scale": "st"}, {"pooling": "stap", "stap_norm": True}]
+    "changes",
+    [{"pooling": "mean"}, {"pooling": {"kind": "stap", "scale": "st"}}, {"pooling": {"kind": "stap", "norm": True}}],
 )
-def test_tiny_model_overfits_a_few_examples(changes: dict) -> None:
+def test_tiny_model_overfits_a_few_examples(changes: dict, one_thread: None) -> None:
     """20 fixed random patches of 10 classes are learnt by heart within 150 Adam steps."""
     torch.manual_seed(0)
     x = torch.randn(20, 1, 128, 128)
@@ -163,7 +184,7 @@ def test_tiny_model_overfits_a_few_examples(changes: dict) -> None:
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
-        if step % 10 == 0:  # seeded, so where it stops is deterministic (40–60 steps here)
+        if step % 10 == 0:  # seeded, so where it stops is deterministic (40–60 steps measured)
             model.eval()
             with torch.no_grad():
                 accuracy = (model(x).argmax(1) == y).float().mean().item()
@@ -175,49 +196,61 @@ def test_tiny_model_overfits_a_few_examples(changes: dict) -> None:
 @pytest.mark.parametrize(
     "changes,match",
     [
-        ({"pooling": "max"}, "ModelConfig.pooling: got 'max', expected one of 'stap', 'mean'"),
-        ({"head": "softmax"}, "ModelConfig.head: got 'softmax'"),
-        ({"stap_scale": "s"}, "ModelConfig.stap_scale: got 's'"),
-        ({"width_multiplier": -1.0}, "ModelConfig.width_multiplier: got -1.0, expected a number > 0"),
-        ({"width_multiplier": 0}, "ModelConfig.width_multiplier: got 0"),
-        ({"in_channels": 0}, "ModelConfig.in_channels: got 0, expected a positive integer"),
-        ({"input_size": (128, 0)}, "ModelConfig.input_size: got \\(128, 0\\)"),
-        ({"input_size": (8, 128)}, "ModelConfig.blocks: block 2 pools the \\(8, 128\\) input down to 0×64"),
-        ({"blocks": []}, "ModelConfig.blocks: got \\[\\]"),
-        ({"n_classes": 1}, "ModelConfig.n_classes: got 1, expected an integer ≥ 2"),
+        ({"pooling": "median"}, "pooling: got 'median', expected one of .*stap"),
+        ({"pooling": {"kind": "stap", "scale": "s"}}, "pooling.scale: input should be 'none' or 'st', got 's'"),
+        ({"stap_scale": "st"}, "unknown config key stap_scale; known keys: .*pooling"),  # the old field
+        ({"head": "softmax"}, "head: input should be 'fc_relu' or 'linear', got 'softmax'"),
+        ({"width_multiplier": -1.0}, "width_multiplier: input should be greater than 0, got -1.0"),
+        ({"width_multiplier": 0}, "width_multiplier: input should be greater than 0, got 0"),
+        ({"width_multiplier": float("nan")}, "width_multiplier: input should be a finite number, got nan"),
+        ({"in_channels": 0}, "in_channels: input should be greater than 0, got 0"),
+        ({"input_size": (128, 0)}, "input_size\\[1\\]: input should be greater than 0, got 0"),
+        ({"input_size": (8, 128)}, "block 2 of blocks pools the \\(8, 128\\) input down to 0×64"),
+        ({"blocks": []}, "blocks: list should have at least 1 item .*got \\[\\]"),
+        ({"n_classes": 1}, "n_classes: input should be greater than or equal to 2, got 1"),
+        ({"dropout": 1.0}, "dropout: input should be less than 1, got 1.0"),
         (
-            {"blocks": [BlockSpec([ConvSpec(8, stride=2)], pool_kernel=(2, 4), pool_stride=(2, 4))] * 6},
-            "ModelConfig.blocks: block 2 pools the \\(128, 128\\) input down to 2×0",
+            {"blocks": [{"convs": [{"out_channels": 8, "stride": 2}], "pool_kernel": (2, 4),
+                         "pool_stride": (2, 4)}] * 6},
+            "block 2 of blocks pools the \\(128, 128\\) input down to 2×0",
         ),
+        ({"blocks": [{"convs": [{"out_channels": 8, "kernel_size": 2}]}]},
+         "blocks\\[0\\].convs\\[0\\].kernel_size: kernel_size 2: expected an odd size"),
+        ({"blocks": [{"convs": [{"out_channels": 0}]}]},
+         "blocks\\[0\\].convs\\[0\\].out_channels: input should be greater than 0, got 0"),
+        ({"blocks": [{"convs": [{"out_channels": 8, "stride": -1}]}]}, "blocks\\[0\\].convs\\[0\\].stride: .*got -1"),
+        ({"blocks": [{"convs": []}]}, "blocks\\[0\\].convs: list should have at least 1 item"),
+        ({"blocks": [{"convs": [{"out_channels": 8}], "pool_kernel": (2, 0)}]},
+         "blocks\\[0\\].pool_kernel\\[1\\]: .*got 0"),
+        ({"blocks": [{"convs": [{"out_channels": 8}], "pool_stride": (2, 3)}]},
+         "blocks\\[0\\]: pool_stride \\(2, 3\\): expected a time stride at most the time kernel 2"),
+        ({"blocks": [{"convz": []}]},
+         "unknown config key blocks\\[0\\].convz; known keys of blocks\\[0\\]: convs, pool_kernel"),
     ],
 )
-def test_bad_configs_name_the_field_and_the_value(changes: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        ModelConfig(**changes)
+def test_bad_configs_name_the_key_and_the_value(changes: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        ModelConfig.parse(changes)
 
 
-@pytest.mark.parametrize(
-    "make,match",
-    [
-        (lambda: ConvSpec(8, kernel_size=2), "ConvSpec.kernel_size: got 2, expected an odd size"),
-        (lambda: ConvSpec(0), "ConvSpec.out_channels: got 0, expected a positive integer"),
-        (lambda: ConvSpec(8, stride=-1), "ConvSpec.stride: got -1"),
-        (lambda: BlockSpec([]), "BlockSpec.convs: got \\[\\], expected a non-empty list"),
-        (lambda: BlockSpec([ConvSpec(8)], pool_kernel=(2, 0)), "BlockSpec.pool_kernel: got \\(2, 0\\)"),
-        (lambda: BlockSpec([ConvSpec(8)], pool_stride=(2, 3)), "BlockSpec.pool_stride: got \\(2, 3\\)"),
-    ],
-)
-def test_bad_specs_name_the_field_and_the_value(make, match: str) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match=match):
-        make()
+def test_keyword_construction_validates_too() -> None:
+    assert ConvSpec(out_channels=64) == ConvSpec.parse({"out_channels": 64, "kernel_size": 3, "stride": 1})
+    with pytest.raises(ValueError, match="expected an odd size"):
+        ConvSpec(out_channels=8, kernel_size=2)
+    with pytest.raises(ValueError, match="out_channels"):
+        ConvSpec()  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="convs"):
+        BlockSpec(convs=[])
 
 
-def test_model_config_round_trips_through_dicts() -> None:
-    config = ModelConfig.paper_cqt_mfcc(width_multiplier=0.5, stap_scale="st", head="linear")
-    assert from_dict(ModelConfig, to_dict(config)) == config
-    built = from_dict(ModelConfig, {"blocks": [{"convs": [{"out_channels": 8, "stride": 2}], "pool_kernel": [2, 2]}]})
-    assert built.blocks == [BlockSpec([ConvSpec(8, stride=2)])] and built.output_grid() == (32, 64)
-    with pytest.raises(ConfigError, match="unknown config key\\(s\\) blocks\\[0\\].convz"):
-        from_dict(ModelConfig, {"blocks": [{"convz": []}]})
-    with pytest.raises(ConfigError, match="ModelConfig.width_multiplier: got -2.0"):
-        from_dict(ModelConfig, {"width_multiplier": -2})
+def test_model_config_round_trips_through_dicts_and_yaml() -> None:
+    config = ModelConfig.paper_cqt_mfcc(width_multiplier=0.5, pooling={"kind": "stap", "scale": "st"}, head="linear")
+    assert config.in_channels == 2 and config.pooling == STAPSettings(scale="st")
+    data = config.to_dict()
+    assert data["pooling"] == {"kind": "stap", "scale": "st", "norm": False}
+    assert ModelConfig.parse(data) == config
+    assert ModelConfig.parse(yaml.safe_load(yaml.safe_dump(data))) == config
+    assert ModelConfig.parse({"pooling": "mean"}).pooling == MeanPoolingSettings()
+    assert config.replaced(head="fc_relu").head == "fc_relu" and config.head == "linear"
+    built = ModelConfig.parse({"blocks": [{"convs": [{"out_channels": 8, "stride": 2}], "pool_kernel": [2, 2]}]})
+    assert built.blocks == [BlockSpec(convs=[ConvSpec(out_channels=8, stride=2)])] and built.output_grid() == (32, 64)

@@ -1,9 +1,25 @@
+"""The pooling heads: STAP against a loop reference of the paper's equations, temporal mean, the registry."""
+
 import math
 
 import pytest
 import torch
 
-from stasc.models.pooling import SpatialTemporalAttentionPooling, TemporalMeanPooling
+from stasc.config import ConfigError
+from stasc.models.pooling import (
+    MeanPoolingSettings,
+    SpatialTemporalAttentionPooling,
+    STAPSettings,
+    TemporalMeanPooling,
+    build_pooling,
+    parse_pooling,
+    pooling_kinds,
+    register_pooling,
+)
+
+
+def stap(spatial: int, temporal: int, **settings: object) -> SpatialTemporalAttentionPooling:
+    return SpatialTemporalAttentionPooling(STAPSettings.parse(settings), spatial=spatial, temporal=temporal)
 
 
 def stap_reference(o: torch.Tensor, w_tem: torch.Tensor, w_spa: torch.Tensor, factor: float = 1.0):
@@ -19,14 +35,14 @@ def stap_reference(o: torch.Tensor, w_tem: torch.Tensor, w_spa: torch.Tensor, fa
         a_spa = [math.exp(v) / total_s for v in scores_s]
         x = [sum(math.tanh(factor * a_spa[s] * a_tem[t] * o[b, s, t]) for t in range(temporal)) for s in range(spatial)]
         xs.append(x), a_tems.append(a_tem), a_spas.append(a_spa)
-    return torch.tensor(xs, dtype=torch.float64), torch.tensor(a_tems, dtype=torch.float64), torch.tensor(a_spas, dtype=torch.float64)
+    return tuple(torch.tensor(values, dtype=torch.float64) for values in (xs, a_tems, a_spas))
 
 
 @pytest.mark.parametrize("seed,scale", [(0, "none"), (1, "none"), (2, "none"), (3, "st"), (4, "st")])
 def test_stap_matches_the_loop_reference(seed: int, scale: str) -> None:
     torch.manual_seed(seed)
     spatial, temporal = 6, 5
-    pool = SpatialTemporalAttentionPooling(spatial, temporal, scale=scale).double()
+    pool = stap(spatial, temporal, scale=scale).double()
     o = torch.randn(3, spatial, temporal, dtype=torch.float64) * 3
     x, a_tem, a_spa = pool(o)
     factor = spatial * temporal if scale == "st" else 1.0
@@ -38,7 +54,7 @@ def test_stap_matches_the_loop_reference(seed: int, scale: str) -> None:
 
 
 def test_attention_vectors_are_distributions() -> None:
-    pool = SpatialTemporalAttentionPooling(16, 8)
+    pool = stap(16, 8)
     _, a_tem, a_spa = pool(torch.randn(4, 16, 8))
     for a in (a_tem, a_spa):
         assert (a >= 0).all()
@@ -47,17 +63,21 @@ def test_attention_vectors_are_distributions() -> None:
 
 def test_mean_pooling_and_norm_option() -> None:
     o = torch.randn(2, 5, 7)
-    x, a_tem, a_spa = TemporalMeanPooling()(o)
+    x, a_tem, a_spa = TemporalMeanPooling(MeanPoolingSettings(), spatial=5, temporal=7)(o)
     torch.testing.assert_close(x, o.mean(-1))
     assert a_tem is None and a_spa is None
-    normed = SpatialTemporalAttentionPooling(5, 7, norm=True)(o).x
-    torch.testing.assert_close(normed.mean(-1), torch.zeros(2), atol=1e-5, rtol=0)
+    plain, normed = stap(5, 7), stap(5, 7, norm=True)
+    normed.load_state_dict(plain.state_dict(), strict=False)  # the same attention weights; the norm is extra
+    x = plain(o).x
+    # a LayerNorm of the pooled vector (initialised to weight 1, bias 0): zero mean, unit variance per example
+    expected = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)
+    torch.testing.assert_close(normed(o).x, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("scale,norm", [("none", False), ("st", False), ("none", True), ("st", True)])
 def test_every_stap_option_keeps_shapes_and_passes_finite_gradients(scale: str, norm: bool) -> None:
     torch.manual_seed(0)
-    pool = SpatialTemporalAttentionPooling(12, 9, scale=scale, norm=norm)
+    pool = stap(12, 9, scale=scale, norm=norm)
     o = torch.randn(3, 12, 9, requires_grad=True)
     x, a_tem, a_spa = pool(o)
     assert x.shape == (3, 12) and a_tem.shape == (3, 9) and a_spa.shape == (3, 12)
@@ -67,15 +87,46 @@ def test_every_stap_option_keeps_shapes_and_passes_finite_gradients(scale: str, 
 
 
 def test_paper_stap_gives_small_x_and_the_st_scale_lifts_it() -> None:
-    """The lead for ``stap_scale``: A_st ~ 1/(S·T), so the paper's x is tiny for O(1) inputs."""
+    """The lead for STAP's ``scale``: A_st ~ 1/(S·T), so the paper's x is tiny for O(1) inputs."""
     torch.manual_seed(0)
     o = torch.randn(2, 2048, 64).relu()  # like the DCNN's post-ReLU output at paper size
-    plain = SpatialTemporalAttentionPooling(2048, 64)
-    scaled = SpatialTemporalAttentionPooling(2048, 64, scale="st")
+    plain = stap(2048, 64)
+    scaled = stap(2048, 64, scale="st")
     scaled.load_state_dict(plain.state_dict())
     assert plain(o).x.abs().mean() < 1e-3 < 0.1 < scaled(o).x.abs().mean()
 
 
-def test_bad_scale_is_refused() -> None:
-    with pytest.raises(ValueError, match="SpatialTemporalAttentionPooling.scale: got 'huge'"):
-        SpatialTemporalAttentionPooling(4, 4, scale="huge")
+def test_heads_are_parsed_from_a_kind_or_a_mapping() -> None:
+    assert {"stap", "mean"} <= set(pooling_kinds())
+    assert parse_pooling("stap") == STAPSettings() and parse_pooling("mean") == MeanPoolingSettings()
+    settings = parse_pooling({"kind": "stap", "norm": True, "scale": "st"})
+    assert (settings.kind, settings.scale, settings.norm) == ("stap", "st", True)
+    assert parse_pooling(settings) is settings and parse_pooling(settings.to_dict()) == settings
+    head = build_pooling(settings, spatial=6, temporal=4)
+    assert isinstance(head, SpatialTemporalAttentionPooling) and head.factor == 24.0
+    assert isinstance(head.norm, torch.nn.LayerNorm) and head.w_tem.shape == (6,) and head.w_spa.shape == (4,)
+    assert isinstance(build_pooling(parse_pooling("mean"), spatial=6, temporal=4), TemporalMeanPooling)
+
+
+@pytest.mark.parametrize(
+    "item,match",
+    [
+        ("median", "got 'median', expected one of .*mean"),
+        ({"kind": "stap", "scale": "huge"}, "scale: input should be 'none' or 'st', got 'huge'"),
+        ({"kind": "mean", "norm": True}, "unknown config key norm; known keys: kind"),
+        ({"norm": True}, "got None, expected one of"),
+        (3, "got 3, expected one of .* \\(or a mapping with a kind\\)"),
+    ],
+)
+def test_bad_heads_are_refused_clearly(item: object, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_pooling(item)
+
+
+def test_a_head_refuses_another_heads_settings_and_a_kind_registers_once() -> None:
+    with pytest.raises(TypeError, match="SpatialTemporalAttentionPooling takes STAPSettings, got MeanPoolingSettings"):
+        SpatialTemporalAttentionPooling(MeanPoolingSettings(), spatial=4, temporal=4)
+    with pytest.raises(ValueError, match="pooling head 'stap' is registered twice"):
+        register_pooling(type("OtherSTAP", (SpatialTemporalAttentionPooling,), {}))
+    register_pooling(SpatialTemporalAttentionPooling)  # the same class again: a no-op
+    assert isinstance(build_pooling(STAPSettings(), spatial=4, temporal=4), SpatialTemporalAttentionPooling)

@@ -1,4 +1,4 @@
-"""Patches cut on the fly from the cache: the index, the values, stacking, normalisation."""
+"""Patches cut on the fly from the cache: the index, the values, stacking, normalisation, padding."""
 
 from pathlib import Path
 
@@ -6,16 +6,27 @@ import numpy as np
 import pytest
 import torch
 
+from stasc.config import ExperimentConfig
 from stasc.data import open_dataset
+from stasc.extraction import extract
 from stasc.features.cache import FeatureCache
-from stasc.features.extract import extract
+from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
-from stasc.features.spec import FeatureSpec
-from stasc.training.data import PatchDataset, PatchPlan, clip_probabilities, fit_normalizers
+from stasc.features.registry import parse_feature
+from stasc.inference import Predictor
+from stasc.models import build_model
+from stasc.training.data import PatchDataset, clip_probabilities, fit_normalizers
 
 # the paper's CQT + MFCC-1024 pair on one 11.6 ms frame grid, made cheap by a lower rate
-CQT = FeatureSpec.named("cqt", sample_rate=22050, hop_length=256, n_bins=84)
-MFCC = FeatureSpec.named("mfcc1024", sample_rate=22050, hop_length=256, n_fft=512)
+CQT = parse_feature({"name": "cqt", "sample_rate": 22050, "hop_length": 256, "n_bins": 84})
+MFCC = parse_feature({"name": "mfcc1024", "sample_rate": 22050, "hop_length": 256, "n_fft": 512})
+
+
+def experiment(features: list, clip_norm: str = "none") -> ExperimentConfig:
+    return ExperimentConfig.parse({
+        "input": {"features": features, "patch_shift": 64, "clip_norm": clip_norm},
+        "model": {"in_channels": len(features), "width_multiplier": 0.0625},
+    })
 
 
 @pytest.fixture(scope="module")
@@ -29,40 +40,65 @@ def cached(tmp_path_factory: pytest.TempPathFactory, tut_dir: Path):
 
 def test_patch_index_counts_every_patch_of_every_view(cached) -> None:
     table, caches = cached
-    norms = fit_normalizers(caches[1:], table.files)
-    dataset = PatchDataset(caches[1:], table.files, table.targets, norms, PatchPlan(128, 64, (128, 128)))
-    frames = caches[1].entries()[table.files[0]].shape[-1]
-    assert frames == 862
+    config = experiment([MFCC])
+    dataset = PatchDataset(caches[1:], table.files, table.targets,
+                           FrontEnd(config.input, fit_normalizers(caches[1:], table.files)))
+    assert caches[1].entries()[table.files[0]].shape[-1] == 862
     assert len(dataset) == 3 * 3 * 13  # clips × views × the paper's 13 patches of 862 frames
+    assert dataset.short_clips == 0
 
 
-def test_item_is_the_normalised_resized_window(cached) -> None:
+def test_item_is_the_normalised_resized_window_stacked(cached) -> None:
     table, caches = cached
     norms = fit_normalizers(caches, table.files)
-    dataset = PatchDataset(caches, table.files, table.targets, norms, PatchPlan(128, 64, (128, 128)))
+    dataset = PatchDataset(caches, table.files, table.targets, FrontEnd(experiment([CQT, MFCC]).input, norms))
     x, target, clip = dataset[20]
     assert x.shape == (2, 128, 128) and x.dtype == torch.float32  # CQT and MFCC stacked as channels
     clip_i, view, start = dataset.index[20]
     assert clip == clip_i and target == table.targets[clip_i]
     raw = np.asarray(caches[1].load(table.files[clip]))[view, :, start : start + 128]
-    expected = (raw - norms[1].mean[0][:, None]) / norms[1].std[0][:, None]
+    expected = (raw - norms[1].mean[:, None]) / norms[1].std[:, None]
     np.testing.assert_allclose(x[1].numpy(), expected, rtol=1e-5, atol=1e-5)  # MFCC: 128 rows, no resize
+    cqt = (np.asarray(caches[0].load(table.files[clip]))[view, :, start : start + 128] - norms[0].mean[:, None])
+    resized = torch.nn.functional.interpolate(torch.from_numpy(cqt / norms[0].std[:, None])[None, None].float(),
+                                              size=(128, 128), mode="bilinear", align_corners=False)[0, 0]
+    np.testing.assert_allclose(x[0].numpy(), resized.numpy(), rtol=1e-5, atol=1e-5)  # CQT: 84 rows → 128
 
 
 def test_normalisers_fit_on_the_files_given_only(cached) -> None:
     table, caches = cached
     one = fit_normalizers(caches[1:], table.files[:1])[0]
-    clip = np.asarray(caches[1].load(table.files[0]))
-    np.testing.assert_allclose(one.mean[0], clip.transpose(1, 0, 2).reshape(128, -1).mean(1), rtol=1e-4, atol=1e-3)
+    clip = np.asarray(caches[1].load(table.files[0]), dtype=np.float64)
+    np.testing.assert_allclose(one.mean, clip.transpose(1, 0, 2).reshape(128, -1).mean(1), rtol=1e-5, atol=1e-4)
     other = fit_normalizers(caches[1:], table.files[1:2])[0]
-    assert not np.allclose(one.mean, other.mean)
+    assert np.abs(one.mean - other.mean).max() > 1.0  # two clips of other scenes differ by whole dB
 
 
 def test_missing_clip_is_a_clear_error(cached) -> None:
-    table, caches = cached
-    norms = [Normalizer(np.zeros((1, 128), np.float32), np.ones((1, 128), np.float32))]
-    with pytest.raises(ValueError, match="not in the feature cache .* run `stasc extract`"):
-        PatchDataset(caches[1:], ["audio/nope.wav"], [0], norms, PatchPlan())
+    _, caches = cached
+    front = FrontEnd(experiment([MFCC]).input, [Normalizer(np.zeros(128), np.ones(128))])
+    with pytest.raises(ValueError, match=r"not in the feature cache .* run `stasc extract`"):
+        PatchDataset(caches[1:], ["audio/nope.wav"], [0], front)
+
+
+def test_a_clip_shorter_than_a_patch_is_padded_and_counted(tmp_path: Path, tut_clips: list[Path]) -> None:
+    import soundfile as sf
+
+    samples, rate = sf.read(tut_clips[0])
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "short.wav", samples[: rate // 2], rate)  # 0.5 s: 44 frames of hop 256
+    sf.write(tmp_path / "audio" / "long.wav", samples, rate)
+    (tmp_path / "meta.csv").write_text("filename,label\naudio/short.wav,a\naudio/long.wav,b\n")
+    table = open_dataset(tmp_path / "meta.csv")
+    extract(table, MFCC, tmp_path / "cache", progress=False)
+    caches = [FeatureCache(tmp_path / "cache", MFCC)]
+    dataset = PatchDataset(caches, table.files, table.targets,
+                           FrontEnd(experiment([MFCC]).input, fit_normalizers(caches, table.files)))
+    assert dataset.short_clips == 1
+    x, _, clip = dataset[0]
+    assert clip == 0 and x.shape == (1, 128, 128)
+    frames = caches[0].entries()["audio/short.wav"].shape[-1]
+    assert frames < 128 and torch.all(x[0, :, frames:] == 0)  # padded after normalisation: the mean
 
 
 def test_clip_probabilities_average_patches() -> None:
@@ -71,33 +107,21 @@ def test_clip_probabilities_average_patches() -> None:
     torch.testing.assert_close(clip_probabilities(probs, clips, 2), torch.tensor([[0.5, 0.5], [0.35, 0.65]]))
 
 
-def test_clip_mean_normalisation_matches_between_training_and_prediction(cached) -> None:
-    from stasc.audio import load
-    from stasc.config import load_experiment
-    from stasc.inference import Predictor
-    from stasc.models import build_model
-
+@pytest.mark.parametrize("clip_norm", ["none", "mean"])
+def test_training_patches_equal_the_predictors_inputs_for_a_whole_clip(cached, clip_norm: str) -> None:
     table, caches = cached
-    norms = fit_normalizers(caches[1:], table.files, clip_norm="mean")
-    # the clip means are gone before fitting: the training-set mean of every coefficient is ~0
-    np.testing.assert_allclose(norms[0].mean, 0, atol=1e-3)
-    plan = PatchPlan(128, 64, (128, 128))
-    dataset = PatchDataset(caches[1:], table.files, table.targets, norms, plan, clip_norm="mean")
-    x, _, clip = dataset[0]
-    _, view, start = dataset.index[0]
-    spectrogram = np.asarray(caches[1].load(table.files[clip]))[view]
-    expected = (spectrogram[:, start : start + 128] - spectrogram.mean(-1, keepdims=True) - norms[0].mean[0][:, None])
-    np.testing.assert_allclose(x[0].numpy(), expected / norms[0].std[0][:, None], rtol=1e-4, atol=1e-4)
+    norms = fit_normalizers(caches[1:], table.files, clip_norm=clip_norm)
+    if clip_norm == "mean":  # the clip means are gone before fitting: the training-set mean of every row is ~0
+        np.testing.assert_allclose(norms[0].mean, 0, atol=1e-3)
+    config = experiment([MFCC], clip_norm)
+    dataset = PatchDataset(caches[1:], table.files, table.targets, FrontEnd(config.input, norms))
+    predictor = Predictor(config, [str(c) for c in range(10)], norms, build_model(config.model))
+    from stasc.audio import load_views
 
-    config = load_experiment("mfcc", {"input": {"features": [{"name": "mfcc1024", "sample_rate": 22050,
-                                                             "hop_length": 256, "n_fft": 512}],
-                                                "patch_shift": 64, "clip_norm": "mean"},
-                                      "model": {"width_multiplier": 0.0625}})
-    predictor = Predictor(config, ["a"] * 10, norms, build_model(config.model))
-    from stasc.audio import channel_views, resample
-
-    audio = load(table.audio_root / table.files[clip])
-    views = channel_views(torch.from_numpy(resample(audio.samples, audio.sample_rate, 22050)))
-    inputs = predictor.inputs(views[None])[0]  # V'·P, C, H, W: the same clip as one prediction window
-    assert inputs.shape[0] == len(dataset) // len(table.files)
-    np.testing.assert_allclose(inputs[0, 0].numpy(), x[0].numpy(), rtol=1e-3, atol=1e-3)
+    views = load_views(table.path(1), 22050)
+    inputs = predictor.front_end(views[None])[0]  # V'·P, C, H, W: the same clip as one prediction window
+    items = [i for i, (clip, _, _) in enumerate(dataset.index) if clip == 1]
+    assert inputs.shape[0] == len(items)
+    for k, item in enumerate(items):
+        # the cache holds the same float32 spectrogram; the prediction path recomputes it
+        np.testing.assert_allclose(inputs[k, 0].numpy(), dataset[item][0][0].numpy(), rtol=1e-4, atol=1e-4)

@@ -1,6 +1,8 @@
-"""Training end to end on real data: checkpoints, resume, DDP, bad configs, predictions."""
+"""Training end to end on real data: checkpoints, model selection and its protocol, resume with its
+history, DDP, bad configs, predictions."""
 
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -13,90 +15,109 @@ import pytest
 import torch
 import yaml
 
+from helpers import ESC10, FSDD, TINY, esc_subset, fsdd_subset
+from stasc import checkpoint
 from stasc.cli import main
 from stasc.config import ConfigError, load_experiment, parse_assignments
-from stasc.inference import CheckpointError, Predictor, read_checkpoint
-from stasc.sample import sample_dir
-
-# the bundled sample (real speech, 1,000 clips); a tiny network and two epochs keep it quick
-TINY = ["--set", "train.max_epochs=2", "--set", "model.width_multiplier=0.0625", "--set", "train.batch_size=32"]
+from stasc.inference import CheckpointError, Predictor
+from stasc.runs import RunDir
+from stasc.training.cross_validation import write_run_config
 
 
-def sample_subset(tmp_path: Path, per_class_and_speaker: int = 4) -> Path:
-    """A CSV over the bundled recordings: ``per_class_and_speaker`` takes of each digit by each speaker."""
-    rows = list(csv.DictReader((sample_dir() / "labels.csv").open()))
-    keep = [r for r in rows if int(r["index"]) < per_class_and_speaker]
-    out = tmp_path / "subset.csv"
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(keep)
-    return out
-
-
-def train_args(data: Path, out: Path, cache: Path, *extra: str) -> list[str]:
-    return ["train", "--data", str(data), "--audio-root", str(sample_dir() / "recordings"), "--preset", "sample",
-            "--out", str(out), "--cache", str(cache), "--fold", "0", "--k", "5", "--no-progress", *TINY, *extra]
+def train_args(data: Path, out: Path, cache: Path, *extra: str, fold: str = "0") -> list[str]:
+    return ["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
+            "--out", str(out), "--cache", str(cache), "--fold", fold, "--k", "5", "--no-progress", *TINY, *extra]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("trained")
-    data = sample_subset(root)
+    data = fsdd_subset(root)
     assert main(train_args(data, root / "run", root / "cache")) == 0
     return root
 
 
 def test_train_writes_checkpoints_logs_predictions_and_report(trained: Path) -> None:
-    fold = trained / "run" / "fold-0"
-    for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt", "logs/metrics.csv", "predictions.csv", "result.json"):
-        assert (fold / name).is_file(), name
-    assert (trained / "run" / "config.yaml").is_file() and (trained / "run" / "folds.csv").is_file()
-    assert (trained / "run" / "report.md").is_file() and (trained / "run" / "report.json").is_file()
-    assert any((fold / "tensorboard").rglob("events.out.tfevents*"))
+    split = RunDir(trained / "run").split("fold-0")
+    for path in (split.best, split.last, split.metrics, split.predictions, split.result):
+        assert path.is_file(), path
+    run = RunDir(trained / "run")
+    assert run.config.is_file() and run.folds.is_file() and run.report_md.is_file() and run.report_json.is_file()
+    assert any(split.tensorboard.rglob("events.out.tfevents*"))
+
+
+def test_the_test_fold_is_scored_once_by_the_model_the_validation_part_chose(trained: Path) -> None:
+    run = RunDir(trained / "run")
+    result = run.split("fold-0").read_result()
+    folds = list(csv.DictReader(run.folds.open()))
+    test = {r["filename"] for r in folds if r["fold"] == "0"}
+    predicted = {r["filename"] for r in csv.DictReader(run.split("fold-0").predictions.open())}
+    assert predicted == test  # every test clip scored, nothing else
+    assert result["protocol"]["selection"] == "validation" and result["protocol"]["validation_fraction"] == 0.125
+    assert result["clips"]["test"] == len(test) and result["clips"]["selection"] > 0
+    assert result["clips"]["fit"] + result["clips"]["selection"] + result["clips"]["test"] == len(folds)
+    # the validation metrics in the log are the selection clips', not the test fold's
+    history = [r for r in csv.DictReader(run.split("fold-0").metrics.open()) if r.get("val_acc")]
+    best_logged = max(float(r["val_acc"]) for r in history)
+    assert result["selection_score"] == pytest.approx(best_logged, abs=1e-6)
+    saved = checkpoint.load_data(run.split("fold-0").best)
+    assert result["selected_epoch"] == saved["epoch"]
+    report = json.loads(run.report_json.read_text())
+    assert report["protocol"]["selection"] == "validation" and report["protocol"]["folds"] == "grouped"
+    assert "held-out validation part" in run.report_md.read_text()
 
 
 def test_checkpoint_holds_everything_and_round_trips(trained: Path) -> None:
-    path = trained / "run" / "fold-0" / "checkpoints" / "best.ckpt"
-    saved = read_checkpoint(path)
-    assert saved["classes"] == [str(d) for d in range(10)]
-    assert len(saved["normalizers"]) == 1 and set(saved["versions"]) >= {"stasc", "torch"}
-    assert saved["config"]["name"] == "sample"
+    path = RunDir(trained / "run").split("fold-0").best
+    saved = checkpoint.read(path)
+    assert saved.classes == tuple(str(d) for d in range(10))
+    assert len(saved.normalizers) == 1 and set(saved.versions) >= {"stasc", "torch", "lightning"}
+    assert saved.config.name == "sample"
     predictor = Predictor.from_checkpoint(path)
     x = torch.randn(3, 1, *predictor.config.model.input_size)
     from stasc.training.module import SceneClassifier
 
-    module = SceneClassifier.load_from_checkpoint(path, map_location="cpu").eval()
+    module = SceneClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
     with torch.no_grad():
         torch.testing.assert_close(predictor.model(x), module.model(x))
-    result = predictor.predict_file(sample_dir() / "recordings" / "3_theo_13.wav")
+    result = predictor.predict_file(FSDD / "recordings" / "3_theo_13.wav")
     assert result.label in predictor.classes and abs(result.probabilities.sum() - 1) < 1e-5
+    resaved = predictor.save(trained / "copy.ckpt")
+    again = Predictor.from_checkpoint(resaved)
+    with torch.no_grad():
+        torch.testing.assert_close(again.model(x), predictor.model(x))
 
 
 def test_bad_checkpoints_are_clear_errors(tmp_path: Path, trained: Path) -> None:
+    best = RunDir(trained / "run").split("fold-0").best
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         Predictor.from_checkpoint(tmp_path / "none.ckpt")
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         Predictor.from_checkpoint(tmp_path / "junk.ckpt")
-    raw = torch.load(trained / "run" / "fold-0" / "checkpoints" / "best.ckpt", weights_only=False)
+    raw = torch.load(best, weights_only=True)
     del raw["stasc"]["normalizers"]
     torch.save(raw, tmp_path / "partial.ckpt")
     with pytest.raises(CheckpointError, match="lacks normalizers"):
         Predictor.from_checkpoint(tmp_path / "partial.ckpt")
-    raw = torch.load(trained / "run" / "fold-0" / "checkpoints" / "best.ckpt", weights_only=False)
+    raw = torch.load(best, weights_only=True)
     raw["stasc"]["config"]["model"]["width_multiplier"] = 0.5
     torch.save(raw, tmp_path / "mismatch.ckpt")
     with pytest.raises(CheckpointError, match="weights do not fit the configured network"):
         Predictor.from_checkpoint(tmp_path / "mismatch.ckpt")
+    raw = torch.load(best, weights_only=True)
+    raw["stasc"]["format"] = 1
+    torch.save(raw, tmp_path / "old.ckpt")
+    with pytest.raises(CheckpointError, match=r"checkpoint format 1.*train the model again"):
+        Predictor.from_checkpoint(tmp_path / "old.ckpt")
 
 
 def test_same_seed_same_folds_and_same_weights(tmp_path: Path) -> None:
-    data = sample_subset(tmp_path, 2)
+    data = fsdd_subset(tmp_path, 2)
     outputs = []
     for name in ("a", "b"):
         assert main(train_args(data, tmp_path / name, tmp_path / "cache", "--set", "train.max_epochs=1")) == 0
-        outputs.append(read_checkpoint(tmp_path / name / "fold-0" / "checkpoints" / "last.ckpt")["state_dict"])
+        outputs.append(checkpoint.read(RunDir(tmp_path / name).split("fold-0").last).weights)
     assert (tmp_path / "a" / "folds.csv").read_text() == (tmp_path / "b" / "folds.csv").read_text()
     for key in outputs[0]:
         torch.testing.assert_close(outputs[0][key], outputs[1][key], rtol=0, atol=0)
@@ -105,14 +126,16 @@ def test_same_seed_same_folds_and_same_weights(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "override,match",
     [
-        ("model.poolin=stap", "unknown config key\\(s\\) model.poolin"),
-        ("train.lr=fast", "train.lr: expected a number, got 'fast'"),
-        ("model.pooling=max", "model.pooling: 'max' is not one of"),
-        ("input.patch_width=0", "patch width and shift must be positive"),
+        ("model.poolin=stap", "unknown config key model.poolin; known keys of model: blocks, dropout"),
+        ("train.lr=fast", "train.lr: input should be a valid number.*got 'fast'"),
+        ("train.lr=nan", "train.lr: input should be a finite number"),
+        ("model.pooling=max", "model.pooling: got 'max', expected one of"),
+        ("input.patch_width=0", "input.patch_width: input should be greater than 0, got 0"),
     ],
 )
-def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, match: str, capsys: pytest.CaptureFixture[str]) -> None:
-    data = sample_subset(tmp_path, 1)
+def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, match: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    data = fsdd_subset(tmp_path, 1)
     assert main(train_args(data, tmp_path / "run", tmp_path / "cache", "--set", override)) == 2
     err = capsys.readouterr().err
     import re
@@ -122,19 +145,21 @@ def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, mat
         load_experiment("nope")
 
 
-def test_every_preset_loads_and_matches_the_paper_table() -> None:
+def test_every_preset_loads_and_the_paper_presets_match_the_paper_table() -> None:
     expected = {
         "mfcc": ("mean", False, 1), "mfcc-stap": ("stap", False, 1), "mfcc-stap-mixup": ("stap", True, 1),
         "cqt-mfcc": ("mean", False, 2), "cqt-mfcc-stap": ("stap", False, 2), "hpss-mfcc-stap-mixup": ("stap", True, 1),
     }
     for name, (pooling, mixup, channels) in expected.items():
         config = load_experiment(name)
-        assert (config.model.pooling, config.mixup.enabled, config.model.in_channels) == (pooling, mixup, channels)
+        assert (config.model.pooling.kind, config.mixup.enabled, config.model.in_channels) == (pooling, mixup, channels)
         assert (config.train.lr, config.train.batch_size, config.train.weight_decay) == (1e-4, 256, 5e-4)
         assert (config.train.max_epochs, config.train.patience) == (100, 20)
+        assert config.model.head == "fc_relu" and not config.augment.enabled
     assert load_experiment("cqt-mfcc").model.output_grid() == (4, 128)
     assert [s.kind for s in load_experiment("cqt-mfcc").input.features] == ["cqt", "mfcc"]
     assert load_experiment("quick", parse_assignments(["train.max_epochs=1"])).train.max_epochs == 1
+    assert load_experiment("quick").model.head == "linear"  # not the paper's FC-ReLU, which zeroes most logits
 
 
 KILLABLE_TRAINING = textwrap.dedent(
@@ -144,7 +169,7 @@ KILLABLE_TRAINING = textwrap.dedent(
     step = SceneClassifier.training_step
 
     def slow_step(self, batch, batch_idx):
-        time.sleep(1.0)  # stands in for a long real epoch, so the kill lands mid-run on any machine
+        time.sleep(0.5)  # stands in for a long real epoch, so the kill lands mid-run on any machine
         return step(self, batch, batch_idx)
 
     SceneClassifier.training_step = slow_step
@@ -155,76 +180,118 @@ KILLABLE_TRAINING = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_resume_after_a_kill_continues_from_the_last_checkpoint(tmp_path: Path) -> None:
-    data = sample_subset(tmp_path, 3)
-    args = train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=4")
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    last = tmp_path / "run" / "fold-0" / "checkpoints" / "last.ckpt"
+def test_a_resume_after_a_kill_continues_and_keeps_every_epoch_in_the_history(tmp_path: Path) -> None:
+    # a promise of `--resume`: the run goes on from its last checkpoint and its learning curves lose nothing
+    data = fsdd_subset(tmp_path, 3)
+    args = train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=5")
+    split = RunDir(tmp_path / "run").split("fold-0")
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not last.is_file():
+    while time.monotonic() < deadline:
+        if split.last.is_file() and checkpoint.load_data(split.last).get("epoch", 0) >= 1:
+            break  # two epochs done (epochs count from 0)
         if proc.poll() is not None:
             pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
-        time.sleep(0.1)
-    time.sleep(0.5)  # let the checkpoint write finish; the slowed epochs leave seconds to spare
+        time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    assert not (tmp_path / "run" / "fold-0" / "result.json").exists(), "the kill must land mid-run"
-    epoch_before = torch.load(last, weights_only=False)["epoch"]
+    assert not split.result.exists(), "the kill must land mid-run"
     assert main([*args, "--resume"]) == 0
-    rows = list(csv.DictReader((tmp_path / "run" / "fold-0" / "logs" / "metrics.csv").open()))
-    epochs = sorted({int(r["epoch"]) for r in rows if r.get("val_acc")})
-    assert epochs[-1] == 3 and epoch_before < 3, (epochs, epoch_before)
-    assert (tmp_path / "run" / "fold-0" / "result.json").is_file()
+    rows = list(csv.DictReader(split.metrics.open()))
+    assert sorted({int(r["epoch"]) for r in rows if r.get("val_acc")}) == [0, 1, 2, 3, 4]
+    assert sorted(int(r["epoch"]) for r in rows if r.get("train_loss")) == [0, 1, 2, 3, 4]  # each once
+    assert split.result.is_file()
+
+
+TORCHRUN_TRAINING = "import sys; from stasc.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu_end_to_end(tmp_path: Path) -> None:
-    data = sample_subset(tmp_path, 3)
-    args = train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1", "--set",
-                      "train.devices=2", "--set", "train.strategy=ddp", "--set", "train.accelerator=cpu")
-    done = subprocess.run([sys.executable, "-m", "stasc.cli", *args], capture_output=True, text=True, timeout=600)
+def test_two_process_torchrun_does_the_setup_once_and_matches_one_process(tmp_path: Path) -> None:
+    # a promise for GPU nodes: every rank starts the command; config, folds and features are made once
+    data = fsdd_subset(tmp_path, 3)
+    common = ["--set", "train.max_epochs=1", "--set", "train.accelerator=cpu", "--set", "train.batch_size=32",
+              "--set", "train.selection=last"]
+    one = train_args(data, tmp_path / "one", tmp_path / "cache-one", *common)
+    assert main(one) == 0
+    two = train_args(data, tmp_path / "two", tmp_path / "cache-two", *common, "--set", "train.devices=2",
+                     "--set", "train.strategy=ddp")
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                           "29531", "-m", "stasc.cli", *two], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "distributed_backend=gloo" in done.stderr or "gloo" in done.stderr
-    predictions = list(csv.DictReader((tmp_path / "run" / "fold-0" / "predictions.csv").open()))
-    folds = list(csv.DictReader((tmp_path / "run" / "folds.csv").open()))
-    assert len(predictions) == sum(1 for r in folds if r["fold"] == "0")  # every validation clip, once
-    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train"]["devices"] == 2
-    # the report is written once, by the main process, with no temporary left from a second writer
-    assert (tmp_path / "run" / "report.md").is_file() and not list((tmp_path / "run").glob(".*tmp*"))
+    run = tmp_path / "two"
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["devices"] == 2
+    assert len(list(run.glob("config*"))) == 1 and len(list(run.glob("folds*"))) == 1
+    assert not list(run.rglob(".*tmp*"))  # no temporary left by a second writer
+    parts = list((tmp_path / "cache-two").rglob("parts/*.json"))
+    indexed = [name for part in parts for name in json.loads(part.read_text())]
+    assert len(indexed) == len(set(indexed)) == len(list(csv.DictReader(data.open())))  # each clip extracted once
+    predictions = [list(csv.DictReader(RunDir(tmp_path / r).split("fold-0").predictions.open()))
+                   for r in ("one", "two")]
+    folds = list(csv.DictReader((run / "folds.csv").open()))
+    assert len(predictions[1]) == sum(1 for r in folds if r["fold"] == "0")  # every test clip, once
+    # the global batch is the configured one (16 per rank): the same optimisation as one process, so the same
+    # scores up to the order of floating-point sums
+    classes = [str(d) for d in range(10)]
+    accuracy = [np.mean([r["label"] == max(classes, key=lambda c: float(r[c])) for r in rows]) for rows in predictions]
+    assert abs(accuracy[0] - accuracy[1]) <= 0.05, accuracy
 
 
 def test_network_output_follows_the_number_of_classes(tmp_path: Path) -> None:
-    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if r["label"] in "012" and int(r["index"]) < 2]
-    with (tmp_path / "three.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    assert main(train_args(tmp_path / "three.csv", tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1")) == 0
-    saved = read_checkpoint(tmp_path / "run" / "fold-0" / "checkpoints" / "best.ckpt")
-    assert saved["classes"] == ["0", "1", "2"] and saved["config"]["model"]["n_classes"] == 3
+    data = fsdd_subset(tmp_path, 2, digits="012")
+    assert main(train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1",
+                           "--set", "train.selection=last")) == 0
+    saved = checkpoint.read(RunDir(tmp_path / "run").split("fold-0").best)
+    assert saved.classes == ("0", "1", "2") and saved.config.model.n_classes == 3
 
 
 def test_a_run_folder_refuses_another_configuration_but_not_a_new_name(tmp_path: Path) -> None:
-    import dataclasses
-
-    from stasc.training.fit import write_run_config
-
     config = load_experiment("quick")
-    write_run_config(config, tmp_path / "run")
-    write_run_config(dataclasses.replace(config, name="renamed", description="same settings"), tmp_path / "run")
+    run = RunDir(tmp_path / "run")
+    write_run_config(config, run)
+    write_run_config(config.replaced(name="renamed", description="same settings"), run)
     changed = load_experiment("quick", parse_assignments(["train.lr=0.5", "mixup.enabled=false"]))
     with pytest.raises(ConfigError, match=r"mixup\.enabled, train\.lr"):
-        write_run_config(changed, tmp_path / "run")
+        write_run_config(changed, run)
 
 
-def test_masking_trains_and_is_saved_with_the_run(tmp_path: Path) -> None:
-    rows = [r for r in csv.DictReader((sample_dir() / "labels.csv").open()) if r["label"] in "01" and int(r["index"]) < 2]
-    with (tmp_path / "two.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    args = train_args(tmp_path / "two.csv", tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=1",
-                      "--set", "masking.freq_masks=2", "--set", "masking.time_masks=1")
-    assert main(args) == 0
-    saved = read_checkpoint(tmp_path / "run" / "fold-0" / "checkpoints" / "best.ckpt")
-    assert saved["config"]["masking"] == {"freq_masks": 2, "freq_max_width": 8, "time_masks": 1, "time_max_width": 16}
+def test_official_folds_give_one_split_per_fold_and_train_without_fold_makes_the_final_model(tmp_path: Path) -> None:
+    data = esc_subset(tmp_path, 1, folds="123")
+    base = ["--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"), "--no-progress",
+            "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625", "--set", "train.selection=last"]
+    assert main(["train", *base, "--out", str(tmp_path / "run"), "--fold", "2"]) == 0
+    run = RunDir(tmp_path / "run")
+    test = {r["filename"] for r in csv.DictReader(run.split("fold-2").predictions.open())}
+    labels = list(csv.DictReader(data.open()))
+    assert test == {r["filename"] for r in labels if r["fold"] == "2"}  # the official fold 2, as the data says
+    assert run.split("fold-2").read_result()["protocol"]["folds"] == "dataset"
+    assert main(["train", *base, "--out", str(tmp_path / "run")]) == 0  # no --fold: the final model
+    final = run.split("final").read_result()
+    assert final["test_accuracy"] is None and final["clips"]["fit"] == len(labels)
+    assert run.model_checkpoints() == [run.split("final").best]  # predict and export now use it
+    assert main(["train", *base, "--out", str(tmp_path / "other"), "--fold", "7"]) == 2
+
+
+def test_test_fold_selection_is_the_papers_protocol_and_says_optimistic(tmp_path: Path) -> None:
+    data = fsdd_subset(tmp_path, 2)
+    assert main(train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=2",
+                           "--set", "train.selection=test-fold")) == 0
+    run = RunDir(tmp_path / "run")
+    result = run.split("fold-0").read_result()
+    assert result["protocol"]["selection"] == "test-fold" and result["clips"]["selection"] == result["clips"]["test"]
+    assert "selected on the test fold itself" in run.report_md.read_text() and "optimistic" in run.report_md.read_text()
+
+
+def test_the_bundled_sample_is_esc10_and_reads_like_the_shared_copy() -> None:
+    from stasc.sample import sample_table
+
+    bundled = sample_table()
+    assert len(bundled) == 400 and len(bundled.classes) == 10
+    shared = list(csv.DictReader((ESC10 / "labels.csv").open()))
+    assert list(bundled.files) == [r["filename"] for r in shared]
+    assert list(bundled.folds or ()) == [int(r["fold"]) for r in shared]
+    import soundfile as sf
+
+    info = sf.info(str(bundled.path(0)))
+    assert info.samplerate == 22050 and info.channels == 1 and 3.5 < info.duration < 7.5

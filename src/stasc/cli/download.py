@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -16,6 +17,7 @@ from stasc.download import (
     default_registry,
     download_dataset,
     format_bytes,
+    is_no_space,
     load_registry,
     summarize,
 )
@@ -23,6 +25,9 @@ from stasc.download import (
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_NO_SPACE = 3
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader (``| head``) went away."""
 
 
 def _positive_int(text: str) -> int:
@@ -50,19 +55,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "at the end, which `stasc extract --data` takes. Interrupt it at any moment and run the same command "
             "again: partial downloads resume (HTTP Range), verified zips and extracted files are not fetched again "
             "(DIR/stasc-download.json records what is extracted; zips are deleted once extracted unless "
-            "--keep-zips). Free disk space is checked first against the plan (zip sizes x 1.05 for extraction, "
-            "+ the zips downloading at once).",
+            "--keep-zips). Free disk space is checked first against the plan (for extraction: the sizes the "
+            "members of a zip declare once it is here, else its size x 1.05; + the zips downloading at once), "
+            "and again before each zip is extracted. Every file is bounded by the size the registry lists: a "
+            "server sending more is refused. Zips with members outside DIR, symbolic links or implausible "
+            "compression ratios (zip bombs) are refused before anything of them is written.",
             width=100,
         ),
         epilog="examples:\n"
         "  stasc download --list\n"
-        "  stasc download tau2019-dev --to data   # 23 files, 35.6 GB: data/TAU-urban-acoustic-scenes-2019-development\n"
+        "  stasc download tau2019-dev --to data   # 23 files, 35.6 GB:\n"
+        "                                           # data/TAU-urban-acoustic-scenes-2019-development\n"
         "  stasc download tau2019-dev --to data --parts meta,doc          # metadata only (168 kB)\n"
         "  stasc download tau2019-dev --to data --mirror https://mirror.example.org/tau2019 --jobs 4\n"
+        "  stasc download tau2020-mobile-dev --to data --parts meta   # TAU 2020 Mobile, the meta part (214.2 kB)\n"
         "  stasc extract --data data/TAU-urban-acoustic-scenes-2019-development --features mfcc2048 --cache cache\n"
         "exit status: 0 dataset complete and verified; 1 some files failed to download, verify or extract, or "
         "files of meta.csv are missing or unreadable (all listed; run again to resume); 2 bad usage, unknown "
-        "dataset, or not enough disk space (nothing downloaded)",
+        "dataset, bad registry, or a local file error such as permission denied or a read-only disk (one line "
+        "naming the path); 3 not enough disk space, found before downloading or when the disk filled up (one "
+        "line naming the path and the space needed; partial downloads are kept, run again once space is freed)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dataset", nargs="?", help="dataset id (see --list)")
@@ -82,7 +94,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--jobs", type=_positive_int, default=2, metavar="N", help="files downloaded at once (default: 2)"
     )
-    parser.add_argument("--keep-zips", action="store_true", help="keep the zips after extraction (needs twice the space)")
+    parser.add_argument("--keep-zips", action="store_true",
+                        help="keep the zips after extraction (needs twice the space)")
     parser.add_argument(
         "--retries", type=_positive_int, default=RetryPolicy.attempts, metavar="N",
         help="network tries per file in a row without progress before giving up "
@@ -123,7 +136,28 @@ def describe(entry: DatasetEntry) -> str:
     return "\n".join(lines)
 
 
+def _os_error_line(err: OSError) -> str:
+    """A local file error in one line naming the path(s): ``PATH: Permission denied``."""
+    paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+    reason = err.strerror or str(err)
+    return f"{paths}: {reason}" if paths else reason
+
+
 def run(args: argparse.Namespace) -> int:
+    """``stasc download``. Output cut short by its reader (``stasc download --list | head -1``)
+    ends quietly with :data:`EXIT_BROKEN_PIPE`, not a ``BrokenPipeError`` traceback."""
+    try:
+        status = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+    except BrokenPipeError:
+        # As the Python docs advise (signal module, "Note on SIGPIPE"): point stdout at devnull so
+        # that the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry)
     if args.list:
         print("\n".join(describe(entry) for entry in registry.values()))
@@ -143,6 +177,13 @@ def run(args: argparse.Namespace) -> int:
                                       keep_zips=args.keep_zips, policy=policy, progress=not args.no_progress)
     except NotEnoughSpaceError as err:
         print(f"stasc download: error: {err}", file=sys.stderr)
+        return EXIT_NO_SPACE
+    except OSError as err:  # the local disk; network errors are per file, in the report
+        if is_no_space(err):
+            print(f"stasc download: error: not enough free space: {_os_error_line(err)}; free some space or "
+                  "choose --to on a bigger disk", file=sys.stderr)
+            return EXIT_NO_SPACE
+        print(f"stasc download: error: {_os_error_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     for outcome in report.failed:
         print(f"failed: {outcome.error}", file=sys.stderr)

@@ -9,7 +9,7 @@ from stasc.ensemble import build_ensemble
 from stasc.evaluation.report import PAPER_TABLE2, format_table
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "ensemble",
         help="combine the clip decisions of several runs by majority and soft vote",

@@ -4,35 +4,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from stasc.explain import explain_file, plot_explanation
-from stasc.inference import Predictor, load_model
+from stasc.loading import model_predictors
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "explain",
         help="draw the attention (time and frequency bands) behind a prediction",
         description="For the first window of a recording: the input spectrogram (mid view of a stereo file) with "
         "the temporal attention a_tem drawn along time and the spatial attention a_spa folded back to frequency "
         "bands, and the predicted class. Needs a model with attention pooling (STAP). Also writes the arrays as "
-        "JSON beside the PNG.",
-        epilog="example: stasc explain --model runs/mfcc-stap-mixup/fold-0/checkpoints/best.ckpt airport.wav --out airport.png",
+        "JSON beside the PNG. A run folder of several fold models explains its first one.",
+        epilog="example: stasc explain --model runs/envsound/fold-1/checkpoints/best.ckpt dog.ogg --out dog.png",
     )
-    parser.add_argument("--model", type=Path, required=True, help="a checkpoint, or a run folder (its first split)")
+    parser.add_argument("--model", type=Path, required=True, help="a checkpoint, or a run folder")
     parser.add_argument("audio", type=Path, help="an audio file")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write (the arrays go to the same name .json)")
     parser.add_argument("--window", type=float, default=10.0, help="seconds from the start to explain (default: 10)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
-    predictor = model if isinstance(model, Predictor) else getattr(model, "predictors", [None])[0]
-    if not isinstance(predictor, Predictor):
-        raise ValueError(f"{args.model}: explain needs one PyTorch model (a checkpoint or a run folder)")
-    explanation = explain_file(predictor, args.audio, window_seconds=args.window)
+    predictors = model_predictors(args.model, device=args.device)
+    if len(predictors) > 1:
+        print(f"{args.model}: {len(predictors)} fold models; explaining the first", file=sys.stderr)
+    explanation = explain_file(predictors[0], args.audio, window_seconds=args.window)
     plot_explanation(explanation, args.out)
     arrays = {
         "file": str(args.audio), "view": explanation.view, "label": explanation.label,

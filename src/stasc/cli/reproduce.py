@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stasc.cli.options import add_data_arguments, load_table
+from stasc.cli.options import add_data_arguments, add_folds_arguments, load_table
 from stasc.config import load_experiment, parse_assignments
 from stasc.ensemble import build_ensemble
 from stasc.evaluation.report import PAPER_TABLE2, format_table
+from stasc.evaluation.runs import run_protocol
+from stasc.runs import RunDir
 from stasc.training.cross_validation import cross_validate
-from stasc.training.fit import is_main_process
+from stasc.training.distributed import is_main_process
 
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "reproduce",
         help="the paper in one command: the six models, cross-validated, and their majority vote",
@@ -32,12 +34,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="folder: one run per preset, and ensemble/")
-    parser.add_argument("--k", type=int, default=5, help="number of folds (default: 5)")
+    add_folds_arguments(parser)
     parser.add_argument("--presets", default=",".join(PAPER_PRESETS), help="comma-separated presets (default: the six)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key in every preset; repeatable")
     parser.add_argument("--cache", type=Path, help="feature cache root (default: OUT/cache)")
-    parser.add_argument("--workers", type=int, default=0, help="decoding workers for feature extraction")
+    parser.add_argument("--workers", type=int,
+                        help="decoding workers for feature extraction (default: none on a CPU, the cores on a GPU)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -51,12 +54,13 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for name, config in configs.items():
         print(f"== {name}: {config.description}")
-        cross_validate(config, table, args.out / name, k=args.k, cache_root=cache, progress=not args.no_progress,
-                       workers=args.workers)
+        cross_validate(config, table, args.out / name, k=args.k, folds_kind=args.folds, cache_root=cache,
+                       progress=not args.no_progress, workers=args.workers)
         runs.append(args.out / name)
     if not is_main_process():  # the other processes of a multi-device run
         return 0
     result = build_ensemble(runs, args.out / "ensemble")
     print(format_table(result["rows"], PAPER_TABLE2))
+    print(f"protocol: {run_protocol(RunDir(runs[0]))['description']}")
     print(f"report: {result['paths']['report.md']}")
     return 0

@@ -1,5 +1,6 @@
-"""Clip-level metrics (SPEC §6): accuracy, per-class accuracy, confusion matrix, log loss; and
-their mean ± standard deviation over cross-validation folds."""
+"""Clip-level metrics (SPEC §6): accuracy, macro accuracy (the mean of per-class accuracies, DCASE's
+primary metric), per-class accuracy, confusion matrix, log loss; and their mean ± standard
+deviation over cross-validation folds."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from stasc.evaluation.predictions import Predictions, concat
 
 
 def clip_metrics(predictions: Predictions) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall of each class, the paper's Table 3; ``None`` for a class
-    without clips), the confusion matrix (counts, rows = true class, columns = predicted, in the
+    """Accuracy, macro accuracy (the mean of the per-class accuracies of the classes present, which
+    reads right on unbalanced sets), per-class accuracy (recall of each class, the paper's Table 3;
+    ``None`` for a class without clips), the confusion matrix (counts, rows = true class, columns = predicted, in the
     order of ``classes``) and the multi-class log loss over all classes (probabilities clipped at
     1e-15 and renormalised). The prediction is the argmax of the clip probabilities.
 
-    Returns ``{"clips", "accuracy", "log_loss", "per_class_accuracy": {class: float | None},
+    Returns ``{"clips", "accuracy", "macro_accuracy", "log_loss", "per_class_accuracy": {class: float | None},
     "confusion_matrix": list[list[int]], "classes"}``.
     """
     if not len(predictions):
@@ -36,6 +38,8 @@ def clip_metrics(predictions: Predictions) -> dict[str, Any]:
     return {
         "clips": len(predictions),
         "accuracy": float(accuracy_score(targets, predicted)),
+        # scikit-learn's balanced accuracy, from the matrix (it warns on classes only predicted)
+        "macro_accuracy": float(np.mean([matrix[i, i] / support[i] for i in range(len(labels)) if support[i]])),
         "log_loss": float(log_loss(targets, clipped, labels=labels)),
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
@@ -58,7 +62,8 @@ def cross_validation_summary(per_fold: Sequence[Predictions]) -> dict[str, Any]:
     The std is the sample standard deviation (``ddof=1``) over folds when there are at least 2
     folds, and 0 for a single split. The per-class accuracy of a fold without clips of that class
     is left out of that class's mean. Returns ``{"folds": [clip_metrics…], "n_folds", "clips",
-    "accuracy": {"mean", "std"}, "log_loss": {"mean", "std"}, "per_class_accuracy": {class:
+    "accuracy": {"mean", "std"}, "macro_accuracy": {"mean", "std"}, "log_loss": {"mean", "std"},
+    "per_class_accuracy": {class:
     {"mean", "std"}}, "pooled": clip_metrics(all clips), "classes"}``.
     """
     if not per_fold:
@@ -71,6 +76,7 @@ def cross_validation_summary(per_fold: Sequence[Predictions]) -> dict[str, Any]:
         "n_folds": len(folds),
         "clips": pooled["clips"],
         "accuracy": _mean_std([f["accuracy"] for f in folds]),
+        "macro_accuracy": _mean_std([f["macro_accuracy"] for f in folds]),
         "log_loss": _mean_std([f["log_loss"] for f in folds]),
         "per_class_accuracy": {c: _mean_std([f["per_class_accuracy"][c] for f in folds]) for c in classes},
         "pooled": pooled,

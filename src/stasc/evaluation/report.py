@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +35,20 @@ def _pct(value: float | None) -> str:
 
 
 def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None = None) -> str:
-    """The paper's Table 2 layout for a terminal: accuracy mean ± std, log loss, per-fold accuracy.
+    """The paper's Table 2 layout for a terminal: accuracy and macro accuracy mean ± std, log loss,
+    per-fold accuracy.
 
     ``rows`` maps a row name to its :func:`cross_validation_summary` (``write_report(...)["rows"]``);
     ``paper`` adds a column of reference accuracies."""
     width = max([24, *(len(name) for name in rows)])
-    lines = [f"{'model':<{width}} {'accuracy (%)':>14} {'log loss':>9} {'folds':>5}  per-fold accuracy (%)"
-             + ("  paper (%)" if paper else "")]
+    lines = [f"{'model':<{width}} {'accuracy (%)':>14} {'macro acc. (%)':>15} {'log loss':>9} {'folds':>5}  "
+             "per-fold accuracy (%)" + ("  paper (%)" if paper else "")]
     lines.append("-" * len(lines[0]))
     for name, summary in rows.items():
-        acc = summary["accuracy"]
+        acc, macro = summary["accuracy"], summary["macro_accuracy"]
         per_fold = " ".join(_pct(f["accuracy"]) for f in summary["folds"])
-        line = (f"{name:<{width}} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {summary['log_loss']['mean']:>9.3f} "
-                f"{summary['n_folds']:>5}  {per_fold}")
+        line = (f"{name:<{width}} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {_pct(macro['mean']):>8} ± "
+                f"{_pct(macro['std']):<4} {summary['log_loss']['mean']:>9.3f} {summary['n_folds']:>5}  {per_fold}")
         if paper:
             line += f"  {_pct(paper[name]) if name in paper else '-':>9}"
         lines.append(line)
@@ -54,13 +56,18 @@ def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None
 
 
 def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, list[str]], notes: list[str],
-              paper: dict[str, float] | None) -> str:
-    out = [f"# {title}", "", "## Accuracy (clip level, mean ± std over folds)", ""]
-    header = "| model | accuracy (%) | log loss | folds | per-fold accuracy (%) |" + (" paper (%) |" if paper else "")
+              paper: dict[str, float] | None, protocol: str | None) -> str:
+    out = [f"# {title}", ""]
+    if protocol:
+        out += [f"**Protocol:** {protocol}.", ""]
+    out += ["## Accuracy (clip level, mean ± std over folds)", ""]
+    header = ("| model | accuracy (%) | macro accuracy (%) | log loss | folds | per-fold accuracy (%) |"
+              + (" paper (%) |" if paper else ""))
     out += [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in rows.items():
         per_fold = ", ".join(_pct(f["accuracy"]) for f in s["folds"])
         line = (f"| {name} | {_pct(s['accuracy']['mean'])} ± {_pct(s['accuracy']['std'])} | "
+                f"{_pct(s['macro_accuracy']['mean'])} ± {_pct(s['macro_accuracy']['std'])} | "
                 f"{s['log_loss']['mean']:.3f} ± {s['log_loss']['std']:.3f} | {s['n_folds']} | {per_fold} |")
         if paper:
             line += f" {_pct(paper[name]) if name in paper else '–'} |"
@@ -92,26 +99,32 @@ def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, lis
 
 
 def _atomic_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
 def write_report(
     out_dir: str | Path, *, title: str, rows: dict[str, list[Predictions]],
     histories: dict[str, list[Path]] | None = None, notes: list[str] | None = None,
-    paper: dict[str, float] | None = None,
+    paper: dict[str, float] | None = None, protocol: dict[str, Any] | None = None,
+    complexity: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Summaries of every row (a model or a vote: its per-fold predictions), written into ``out_dir``.
 
-    Writes ``report.json`` (``{"title", "rows": {row: cross_validation_summary}, "notes", "paper"}``),
+    Writes ``report.json`` (``{"title", "protocol", "rows": {row: cross_validation_summary}, "notes",
+    "paper"}``; ``protocol`` as :class:`stasc.training.fit.Protocol` gives it, with ``description``),
     ``report.md`` (Table 2 layout, per-class table like Table 3 with the paper's figures when the
     classes are the TAU ones and ``paper`` is given, confusion matrices, plots, notes) and PNGs:
     ``confusion_<row>.png``, ``per_class_<row>.png``, ``learning_curves_<row>.png`` (from
     ``histories[row]``, Lightning ``metrics.csv`` files, one per fold) and ``accuracy.png`` (more
     than one row). ``<row>`` is the row name with characters other than ``A-Za-z0-9_.-`` made ``-``.
-    ``paper`` maps row names to reference accuracies (e.g. :data:`PAPER_TABLE2`).
+    ``paper`` maps row names to reference accuracies (e.g. :data:`PAPER_TABLE2`); ``complexity`` maps a
+    row to the lines of its model's complexity (:meth:`stasc.complexity.Complexity.lines`).
     Returns ``{"rows": {row: summary}, "paths": {file name: path}}``.
     """
     if not rows:
@@ -139,6 +152,12 @@ def write_report(
         images["*"] = [bars.name]
         paths[bars.name] = bars
     paths["report.json"] = _atomic_text(out / "report.json", json.dumps(
-        {"title": title, "rows": summaries, "notes": notes or [], "paper": paper or {}}, indent=2))
-    paths["report.md"] = _atomic_text(out / "report.md", _markdown(title, summaries, images, notes or [], paper))
+        {"title": title, "protocol": protocol or {}, "rows": summaries, "notes": notes or [], "paper": paper or {},
+         "complexity": complexity or {}}, indent=2))
+    described = (protocol or {}).get("description")
+    text = _markdown(title, summaries, images, notes or [], paper, described)
+    if complexity:
+        text += "\n## Model complexity (torchinfo, as DCASE counts it)\n\n" + "".join(
+            f"- {name}: " + "; ".join(lines) + "\n" for name, lines in complexity.items())
+    paths["report.md"] = _atomic_text(out / "report.md", text)
     return {"rows": summaries, "paths": paths}

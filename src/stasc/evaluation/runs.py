@@ -1,55 +1,57 @@
-"""Reports of run folders: gather each split's predictions and logs, write the report."""
+"""Reports of run folders: gather each test split's predictions, logs and protocol, write the report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from stasc.complexity import model_complexity
+from stasc.config import load_experiment
 from stasc.evaluation.predictions import Predictions, read_predictions
+from stasc.evaluation.protocol import Protocol
 from stasc.evaluation.report import write_report
+from stasc.runs import RunDir
 
 
-def split_folders(run: Path) -> list[Path]:
-    """The finished splits of a run (folders holding ``result.json``), in fold order."""
-    return sorted((p.parent for p in run.glob("*/result.json")), key=lambda p: (len(p.name), p.name))
+def run_predictions(run: RunDir) -> list[Predictions]:
+    """The test-clip predictions of every finished split that has test clips (folds in order)."""
+    splits = run.test_splits()
+    if not splits:
+        raise FileNotFoundError(f"{run.root}: no finished split with test clips (no */result.json beside a "
+                                "predictions.csv); train it first")
+    return [read_predictions(split.predictions) for split in splits]
 
 
-def run_name(run: Path) -> str:
-    config = run / "config.yaml"
-    if config.is_file():
-        return str((yaml.safe_load(config.read_text()) or {}).get("name", run.name))
-    return run.name
+def run_protocol(run: RunDir) -> dict[str, Any]:
+    """The protocol of the run's test splits (they share one), with its description."""
+    found = {tuple(sorted((k, str(v)) for k, v in s.read_result().get("protocol", {}).items())): s.read_result()
+             for s in run.test_splits()}
+    if len(found) != 1:
+        return {"description": "the splits were trained under different protocols; see each RUN/<split>/result.json"}
+    only = next(iter(found.values()))["protocol"]
+    return Protocol.from_dict(only).to_dict()
 
 
-def run_predictions(run: Path) -> list[Predictions]:
-    folders = split_folders(run)
-    if not folders:
-        raise FileNotFoundError(f"{run}: no finished split (no */result.json); train it first")
-    return [read_predictions(folder / "predictions.csv") for folder in folders]
-
-
-def evaluate_run(run: str | Path, *, notes: list[str] | None = None) -> dict[str, Any]:
-    """(Re)write ``RUN/report.{json,md}`` and plots; returns the summary rows and the written paths."""
-    run = Path(run)
-    name = run_name(run)
-    folders = split_folders(run)
+def evaluate_run(run: str | Path | RunDir, *, notes: list[str] | None = None) -> dict[str, Any]:
+    """(Re)write ``RUN/report.{json,md}`` and plots; returns the summary rows, the written paths and the protocol."""
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    name = run.name()
+    splits = run.test_splits()
     predictions = run_predictions(run)
-    histories = [folder / "logs" / "metrics.csv" for folder in folders if (folder / "logs" / "metrics.csv").is_file()]
-    config_text = (run / "config.yaml").read_text() if (run / "config.yaml").is_file() else ""
+    histories = [s.metrics for s in splits if s.metrics.is_file()]
     all_notes = list(notes or [])
-    if config_text:
-        config = yaml.safe_load(config_text)
-        model = config.get("model", {})
+    if run.config.is_file():
+        config = load_experiment(run.config)
+        model = config.model
         all_notes.append(
-            f"configuration: pooling={model.get('pooling')}, head={model.get('head')}, "
-            f"stap_norm={model.get('stap_norm', False)}, width_multiplier={model.get('width_multiplier')}, "
-            f"mixup={config.get('mixup', {}).get('enabled')}, "
-            f"clip_norm={config.get('input', {}).get('clip_norm', 'none')}, "
-            f"lr={config.get('train', {}).get('lr')} ({config.get('train', {}).get('lr_schedule', 'constant')}); "
-            f"the full resolved configuration is {run / 'config.yaml'}"
+            f"configuration: features {', '.join(f.label for f in config.input.features)}, pooling "
+            f"{model.pooling.to_dict()}, head {model.head}, width ×{model.width_multiplier}, mixup "
+            f"{'α=' + str(config.mixup.alpha) if config.mixup.enabled else 'off'}, augmentation "
+            f"{config.augment.to_dict() if config.augment.enabled else 'off'}, clip_norm {config.input.clip_norm}, "
+            f"lr {config.train.lr} ({config.train.lr_schedule}); the full resolved configuration is {run.config}"
         )
-    result = write_report(run, title=f"{name}: {len(folders)} split(s)", rows={name: predictions},
-                          histories={name: histories}, notes=all_notes)
-    return {"rows": result["rows"], "paths": result["paths"]}
+    protocol = run_protocol(run)
+    complexity = {name: model_complexity(load_experiment(run.config)).lines()} if run.config.is_file() else None
+    result = write_report(run.root, title=f"{name}: {len(splits)} split(s)", rows={name: predictions},
+                          histories={name: histories}, notes=all_notes, protocol=protocol, complexity=complexity)
+    return {"rows": result["rows"], "paths": result["paths"], "protocol": protocol}

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from stasc.audio import view_relations
+from stasc.features import functional as F
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,12 @@ class BufferedLogMel:
         window, blocks, dct = self._constants(views.dtype)
         n_clips, n_views, n_samples = views.shape
         half = self.n_fft // 2
-        n_frames = 1 + n_samples // self.hop_length
+        n_frames = F.frame_count(n_samples, self.hop_length)
         n_rows = self._n_mels if dct is None else dct.shape[0]
 
         padded = torch.zeros(n_samples + 2 * half, dtype=views.dtype)  # centred frames, zero ('constant') padding
         frames = torch.empty(n_frames, self.n_fft, dtype=views.dtype)
-        framed = padded.unfold(0, self.n_fft, self.hop_length)
+        framed = F.frame(padded, n_fft=self.n_fft, hop_length=self.hop_length)  # a view: frames follow the buffer
         squares = torch.empty(n_views * n_frames, 2 * (half + 1), dtype=views.dtype)  # V·T, 2F: re², im² per bin
         mel = torch.empty(self._n_mels, n_views * n_frames, dtype=views.dtype)
         out = torch.empty(n_clips, n_views, n_rows, n_frames, dtype=views.dtype)
@@ -113,7 +114,8 @@ class BufferedLogMel:
         for clip, clip_views in enumerate(views):
             spectra = self._spectra(clip_views, padded, framed, frames, window)
             for v, spectrum in enumerate(spectra):
-                torch.square(torch.view_as_real(spectrum).view(n_frames, -1), out=squares[v * n_frames : (v + 1) * n_frames])
+                rows = squares[v * n_frames : (v + 1) * n_frames]
+                torch.square(torch.view_as_real(spectrum).view(n_frames, -1), out=rows)
             # one product per filter block for all views at once: larger, more efficient GEMMs
             for block in blocks:
                 cols = squares[:, block.col_start : block.col_end]

@@ -7,34 +7,45 @@ Layout of one cache (``root/<feature>-<key>/``)::
     parts/<id>.json          that part's index: clip file → offset, shape, source stamp (the commit marker)
     failures.csv             the clips the last run could not extract, with the reason
                              (failures-I-of-N.csv for shard I of N)
+    claims/<hash>            a clip being computed right now, by which process (removed once committed)
 
 A part counts only once its ``.json`` exists; both files are written under a temporary name and
 renamed, so a run killed at any moment leaves nothing corrupt, and the next run computes only
-what no committed part holds. Shards (``--shard I/N``) write their own parts into the same cache.
+what no committed part holds. Shards (``--shard I/N``), and processes that share a cache, write
+their own parts into it; a process claims a clip before computing it, so no clip is computed twice
+(a claim whose process is gone, or older than ``CLAIM_SECONDS``, is taken over). Opening a cache,
+and reading a complete one, writes nothing (a read-only disk is fine). A full disk while
+committing removes the part's temporary files, keeps every committed part and raises
+:class:`stasc.disk.NotEnoughSpaceError`.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import json
 import os
+import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import stasc
-from stasc.features.spec import NAMED_FEATURES, FeatureSpec
+from stasc.disk import filled_up, is_no_space
+from stasc.features.registry import FeatureSettings
 
 # Bump when a change in the feature code changes the values it computes: old caches are then
 # never reused (the package version is hashed too, so every release starts fresh).
-FEATURE_CODE_REVISION = 1
+FEATURE_CODE_REVISION = 2
 CACHE_DTYPES = ("float32", "float16")
 PART_BYTES = 64 * 2**20
+# a claim on another machine (whose process cannot be checked) counts as abandoned after this long: far
+# more than a part of any feature takes to compute
+CLAIM_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,9 @@ def source_stamp(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def feature_label(spec: FeatureSpec) -> str:
-    """The paper's name when the spec is one of them unchanged, else the kind."""
-    return next((name for name, named in NAMED_FEATURES.items() if named == spec), spec.kind)
-
-
-def cache_key(spec: FeatureSpec, *, mono_views: int, dtype: str) -> dict[str, object]:
-    """Everything that decides the cached values."""
+def cache_key(spec: FeatureSettings, *, mono_views: int, dtype: str) -> dict[str, object]:
+    """Everything that decides the cached values (the feature code runs in full float32 on every
+    device, and device-dependent choices such as the CQT's resampler are settings)."""
     return {
         "feature": spec.identity(),
         "mono_views": mono_views,
@@ -71,14 +78,73 @@ def cache_key(spec: FeatureSpec, *, mono_views: int, dtype: str) -> dict[str, ob
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Claims:
+    """Which process computes which clip, as one small file per clip (``O_EXCL``: one creator wins)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.owner = f"{socket.gethostname()} {os.getpid()}"
+
+    def _path(self, name: str) -> Path:
+        return self.folder / hashlib.sha1(name.encode()).hexdigest()
+
+    def take(self, name: str) -> bool:
+        """Claim ``name`` for this process; False when another live process holds it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._path(name)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not self._abandoned(path):
+                    return self._holder(path) == self.owner
+                path.unlink(missing_ok=True)  # the holder is gone: take it over (one of us wins the create)
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.owner)
+            return True
+        return False
+
+    def _holder(self, path: Path) -> str:
+        try:
+            return path.read_text()
+        except OSError:
+            return ""
+
+    def _abandoned(self, path: Path) -> bool:
+        holder = self._holder(path).split()
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return True
+        if len(holder) == 2 and holder[0] == socket.gethostname():
+            try:
+                os.kill(int(holder[1]), 0)  # signal 0: only asks whether the process exists
+            except ProcessLookupError:
+                return True
+            except (PermissionError, ValueError):
+                pass
+            return False
+        return age > CLAIM_SECONDS
+
+    def release(self, names: Iterable[str]) -> None:
+        for name in names:
+            path = self._path(name)
+            if self._holder(path) == self.owner:
+                path.unlink(missing_ok=True)
 
 
 class FeatureCache:
     """One feature configuration's cache under ``root``."""
 
-    def __init__(self, root: str | Path, spec: FeatureSpec, *, mono_views: int = 1, dtype: str = "float32") -> None:
+    def __init__(self, root: str | Path, spec: FeatureSettings, *, mono_views: int = 1, dtype: str = "float32") -> None:
         if dtype not in CACHE_DTYPES:
             raise ValueError(f"cache dtype must be one of {CACHE_DTYPES}, got {dtype!r}")
         self.spec = spec
@@ -86,8 +152,9 @@ class FeatureCache:
         self.dtype = dtype
         self.key = cache_key(spec, mono_views=mono_views, dtype=dtype)
         digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:12]
-        self.path = Path(root) / f"{feature_label(spec)}-{digest}"
+        self.path = Path(root) / f"{spec.label}-{digest}"
         self._entries: dict[str, Entry] | None = None
+        self._parts_read: set[str] = set()
         self._maps: dict[str, np.ndarray] = {}
 
     @property
@@ -99,27 +166,38 @@ class FeatureCache:
         index, count = shard
         return self.path / ("failures.csv" if count == 1 else f"failures-{index}-of-{count}.csv")
 
+    @property
+    def claims(self) -> Claims:
+        return Claims(self.path / "claims")
+
     def prepare(self) -> None:
-        """Create the folders and write ``config.json`` (the same content from every shard)."""
+        """Create the folders and ``config.json`` (the same content from every shard) if they are not there."""
         self.parts_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(self.path / "config.json", json.dumps(self.key, indent=2, sort_keys=True))
+        config = self.path / "config.json"
+        text = json.dumps(self.key, indent=2, sort_keys=True)
+        if not config.is_file() or config.read_text() != text:
+            _atomic_write_text(config, text)
 
     def entries(self, *, refresh: bool = False) -> dict[str, Entry]:
-        """Every committed clip: file name → :class:`Entry` (read from the part indexes)."""
+        """Every committed clip: file name → :class:`Entry` (read from the part indexes). ``refresh``
+        reads the parts committed since the last call (by this or another process)."""
         if self._entries is None or refresh:
-            entries: dict[str, Entry] = {}
+            entries = dict(self._entries or {})
             if self.parts_dir.is_dir():
+                new = [p for p in self.parts_dir.glob("*.json") if p.stem not in self._parts_read]
                 # oldest first, so a clip extracted again (its source changed) takes its newest part
-                for index_path in sorted(self.parts_dir.glob("*.json"), key=lambda p: p.stat().st_mtime_ns):
+                for index_path in sorted(new, key=lambda p: p.stat().st_mtime_ns):
                     part = index_path.stem
                     for name, item in json.loads(index_path.read_text()).items():
                         entries[name] = Entry(part, int(item["offset"]), tuple(item["shape"]), str(item["source"]))
+                    self._parts_read.add(part)
             self._entries = entries
         return self._entries
 
-    def is_current(self, name: str, source: Path) -> bool:
-        """The clip is cached from the source file as it is now (a changed file is redone)."""
-        entry = self.entries().get(name)
+    def is_current(self, name: str, source: Path, *, refresh: bool = False) -> bool:
+        """The clip is cached from the source file as it is now (a changed file is redone); ``refresh``
+        looks at parts other processes committed meanwhile first."""
+        entry = self.entries(refresh=refresh).get(name)
         return entry is not None and source.is_file() and source_stamp(source) == entry.source
 
     def __contains__(self, name: str) -> bool:
@@ -152,14 +230,18 @@ class FeatureCache:
         """Replace the failures file with this run's failures (removed when there are none)."""
         path = self.failures_path(shard)
         if not failures:
-            path.unlink(missing_ok=True)
+            if path.exists():
+                path.unlink()
             return path
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["filename", "reason"])
-            writer.writerows(failures)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # processes sharing a cache
+        try:
+            with tmp.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["filename", "reason"])
+                writer.writerows(failures)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
 
@@ -187,43 +269,38 @@ class PartWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Commit the queued clips: data file first, then its index (the commit marker)."""
+        """Commit the queued clips: data file first, then its index (the commit marker). A full disk
+        removes this part's files, keeps every committed part and raises NotEnoughSpaceError."""
         if not self._arrays:
             return
         part = uuid.uuid4().hex
         data_path = self.cache.parts_dir / f"{part}.npy"
         tmp = self.cache.parts_dir / f".{part}.npy.tmp"
-        with tmp.open("wb") as handle:
-            np.save(handle, np.concatenate(self._arrays))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, data_path)
-        _atomic_write_text(self.cache.parts_dir / f"{part}.json", json.dumps(self._index))
+        index, names, data = self._index, list(self._index), np.concatenate(self._arrays)
         self._arrays, self._index, self._offset = [], {}, 0
+        try:
+            with tmp.open("wb") as handle:
+                np.save(handle, data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, data_path)
+            _atomic_write_text(self.cache.parts_dir / f"{part}.json", json.dumps(index))
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            data_path.unlink(missing_ok=True)
+            self.cache.claims.release(names)
+            if is_no_space(err):
+                raise filled_up(err, self.cache.parts_dir, data.nbytes,
+                                f"committing {len(names)} computed clips to the feature cache; the part was "
+                                "removed, every part committed before is kept") from None
+            raise
+        self.cache.claims.release(names)
 
     def __enter__(self) -> PartWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        # commit what was computed even when the run stops on an error or Ctrl-C
-        self.flush()
-
-
-def iter_spectrograms(cache: FeatureCache, names: list[str]) -> Iterator[np.ndarray]:
-    """Each named clip's spectrograms in turn (memory-mapped, so a large set never sits in RAM)."""
-    for name in names:
-        yield cache.load(name)
-
-
-def describe(cache: FeatureCache) -> dict[str, object]:
-    """A summary for people: clips, views, shape, bytes on disk."""
-    entries = cache.entries()
-    shapes = {entry.shape for entry in entries.values()}
-    size = sum(p.stat().st_size for p in cache.parts_dir.glob("*.npy")) if cache.parts_dir.is_dir() else 0
-    return {
-        "path": str(cache.path),
-        "feature": dataclasses.asdict(cache.spec),
-        "clips": len(entries),
-        "shapes": sorted(shapes)[:5],
-        "bytes": size,
-    }
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        # commit what was computed even when the run stops on an error or Ctrl-C, but not after the disk
+        # filled up (the commit would fail again)
+        if kind is None or not issubclass(kind, OSError):
+            self.flush()

@@ -9,14 +9,17 @@ octave's sparsified filter spectra back into time-domain kernels, and runs every
 an octave through one strided ``conv1d`` (on the GPU when the input is there); nothing depends on
 the signal length, so there is no per-length cache.
 
-Halving the rate: on CPU with soxr, exactly as librosa does; on other devices with a windowed
-sinc half-band filter in PyTorch (:func:`halve_rate_sinc`, ``resampler='sinc'``), whose CQT stays
-within the parity bounds (tests/features/test_cqt.py measures it on CPU).
+Halving the rate: with soxr (``resampler='soxr'``, the default), exactly as librosa does, on the
+CPU whatever the device of the signal (the same numbers everywhere); or with a windowed sinc
+half-band filter in PyTorch (:func:`halve_rate_sinc`, ``resampler='sinc'``) that stays on the
+device, whose CQT stays within the parity bounds (tests/features/test_cqt.py measures it).
+Convolutions run in full float32 (:func:`~stasc.features.precision.exact_float32`), never TF32.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import soxr
@@ -24,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from scipy.signal import get_window
 from torch import Tensor, nn
+
+from stasc.features.precision import exact_float32
 
 C1_HZ = 32.70319566257483  # librosa.note_to_hz("C1"), librosa's default fmin
 HANN_BANDWIDTH = 1.50018310546875  # librosa.filters.window_bandwidth("hann")
@@ -39,7 +44,9 @@ def _relative_bandwidth(freqs: np.ndarray) -> np.ndarray:
     return (2.0 ** (2 / bpo) - 1) / (2.0 ** (2 / bpo) + 1)
 
 
-def _wavelet_filters(freqs: np.ndarray, alpha: np.ndarray, sample_rate: float, filter_scale: float) -> tuple[np.ndarray, np.ndarray]:
+def _wavelet_filters(
+    freqs: np.ndarray, alpha: np.ndarray, sample_rate: float, filter_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """librosa.filters.wavelet (Hann-windowed complex exponentials, L1-normalised, centred in a
     power-of-two frame) → ``(filters (bins, n), lengths (bins,))``."""
     q = filter_scale / alpha
@@ -72,10 +79,23 @@ def _sparsify_rows(x: np.ndarray, quantile: float) -> np.ndarray:
     return np.where(keep, x, 0)
 
 
+@dataclass(frozen=True)
+class Octave:
+    """One octave of the plan: its rate and hop, its FFT size, the band of FFT bins its filters cover
+    and their spectra there ``(bins, band)``; ``early_factor`` is the early downsampling of the whole plan."""
+
+    rate: float
+    hop: int
+    n_fft: int
+    spectra: np.ndarray
+    band: slice
+    early_factor: int
+
+
 def octave_plan(
     sample_rate: int, *, hop_length: int, n_bins: int, bins_per_octave: int, fmin: float, filter_scale: float,
     sparsity: float = 0.01,
-) -> list[dict[str, object]]:
+) -> list[Octave]:
     """Per octave, top first: its rate, hop, FFT size and filter spectra ``(bins, n_fft // 2 + 1)``,
     with librosa's scalings folded in (√(sr / octave sr) and 1 / √length)."""
     n_octaves = math.ceil(n_bins / bins_per_octave)
@@ -97,7 +117,7 @@ def octave_plan(
     )
     base_rate = sample_rate / 2**early
     lengths_full = q * base_rate / freqs
-    plan = []
+    plan: list[Octave] = []
     rate, hop = base_rate, hop_length // 2**early
     for octave in range(n_octaves):
         top = n_bins - bins_per_octave * octave
@@ -112,8 +132,7 @@ def octave_plan(
         # the sparsified filters of an octave cover one band of FFT bins: project only that band
         used = np.flatnonzero(np.abs(spectra).sum(0) > 0)
         band = slice(int(used[0]), int(used[-1]) + 1)
-        plan.append({"rate": rate, "hop": hop, "n_fft": n_fft, "spectra": spectra[:, band], "band": band,
-                     "early_factor": 2**early})
+        plan.append(Octave(rate, hop, n_fft, spectra[:, band], band, 2**early))
         if hop % 2 == 0:
             hop //= 2
             rate /= 2.0
@@ -130,14 +149,15 @@ def _halfband_kernel(taps_per_side: int = 64, beta: float = 10.0) -> np.ndarray:
 
 
 def halve_rate_soxr(signal: Tensor, factor: int = 2) -> Tensor:
-    """Divide the rate of CPU ``Tensor (N, samples)`` by ``factor`` with soxr, as librosa does
-    (length ``ceil(samples / factor)``, scaled by √factor)."""
+    """Divide the rate of ``Tensor (N, samples)`` by ``factor`` with soxr, as librosa does (length
+    ``ceil(samples / factor)``, scaled by √factor); soxr runs on the CPU, the result goes back to the
+    signal's device."""
     out_len = -(-signal.shape[-1] // factor)
     # one soxr call for all rows (channels of one stream): the same filter as row by row
-    halved = soxr.resample(signal.detach().numpy().T, factor, 1, quality="soxr_hq").T
+    halved = soxr.resample(signal.detach().cpu().numpy().T, factor, 1, quality="soxr_hq").T
     if halved.shape[-1] < out_len:
         halved = np.pad(halved, ((0, 0), (0, out_len - halved.shape[-1])))
-    return torch.from_numpy(np.ascontiguousarray(halved[:, :out_len])) * math.sqrt(factor)
+    return torch.from_numpy(np.ascontiguousarray(halved[:, :out_len])).to(signal.device) * math.sqrt(factor)
 
 
 def halve_rate_sinc(signal: Tensor) -> Tensor:
@@ -155,11 +175,11 @@ class ConstantQTransform(nn.Module):
 
     def __init__(
         self, sample_rate: int, *, hop_length: int = 512, n_bins: int = 110, bins_per_octave: int = 12,
-        fmin: float | None = None, filter_scale: float = 4.0, resampler: str = "auto",
+        fmin: float | None = None, filter_scale: float = 4.0, resampler: str = "soxr",
     ) -> None:
         super().__init__()
-        if resampler not in ("auto", "soxr", "sinc"):
-            raise ValueError(f"resampler must be 'auto', 'soxr' or 'sinc', got {resampler!r}")
+        if resampler not in ("soxr", "sinc"):
+            raise ValueError(f"resampler must be 'soxr' or 'sinc', got {resampler!r}")
         self.resampler = resampler
         self.sample_rate = sample_rate
         self.hop_length = hop_length
@@ -172,17 +192,16 @@ class ConstantQTransform(nn.Module):
             # frame spectrum × filter spectra summed over the band equals one real correlation of
             # the frame with a complex kernel: kernel[b, n] = Σ_k spectra[b, k] e^{-2πikn/n_fft}; a
             # strided conv1d with it skips the framing, the FFT and the unused half of the spectrum
-            n_fft, band = int(octave["n_fft"]), octave["band"]
+            n_fft, band = octave.n_fft, octave.band
             k = np.arange(band.start, band.stop)
             phase = np.exp(-2j * np.pi * np.outer(k, np.arange(n_fft)) / n_fft)  # F, n_fft
-            kernel = octave["spectra"] @ phase  # bins, n_fft
+            kernel = octave.spectra @ phase  # bins, n_fft
             # real and imaginary parts as separate output channels (module.to(dtype) keeps both)
             stacked = np.concatenate([kernel.real, kernel.imag])[:, None]  # 2·bins, 1, n_fft
             self.register_buffer(f"kernel_{i}", torch.from_numpy(stacked.copy()), persistent=False)
 
     def _halve(self, signal: Tensor) -> Tensor:
-        use_soxr = self.resampler == "soxr" or (self.resampler == "auto" and signal.device.type == "cpu")
-        return halve_rate_soxr(signal) if use_soxr else halve_rate_sinc(signal)
+        return halve_rate_soxr(signal) if self.resampler == "soxr" else halve_rate_sinc(signal)
 
     def forward(self, waveform: Tensor) -> Tensor:
         """``Tensor (..., samples)`` → ``(..., n_bins, 1 + samples // hop_length)``."""
@@ -193,21 +212,21 @@ class ConstantQTransform(nn.Module):
         """Real and imaginary parts of the CQT, each ``(..., n_bins, frames)``: linear in the waveform."""
         lead = waveform.shape[:-1]
         signal = waveform.reshape(-1, waveform.shape[-1])
-        factor = int(self.plan[0]["early_factor"])  # type: ignore[call-overload]
-        while factor > 1:  # librosa's early downsampling (in one soxr step on CPU)
-            use_soxr = self.resampler == "soxr" or (self.resampler == "auto" and signal.device.type == "cpu")
-            if use_soxr:
+        factor = self.plan[0].early_factor
+        while factor > 1:  # librosa's early downsampling (in one soxr step)
+            if self.resampler == "soxr":
                 signal, factor = halve_rate_soxr(signal, factor).to(waveform.dtype), 1
             else:
                 signal, factor = halve_rate_sinc(signal), factor // 2
         responses = []
         for i, octave in enumerate(self.plan):
-            n_fft, hop = int(octave["n_fft"]), int(octave["hop"])  # type: ignore[call-overload]
+            n_fft, hop = octave.n_fft, octave.hop
             padded = F.pad(signal, (n_fft // 2, n_fft // 2))
             if padded.shape[-1] < n_fft:
                 padded = F.pad(padded, (0, n_fft - padded.shape[-1]))
             kernel = getattr(self, f"kernel_{i}").to(signal.dtype)
-            responses.append(F.conv1d(padded[:, None], kernel, stride=hop))  # N, 2·bins, T (real; imaginary)
+            with exact_float32():
+                responses.append(F.conv1d(padded[:, None], kernel, stride=hop))  # N, 2·bins, T (real; imaginary)
             if i < len(self.plan) - 1:
                 signal = self._halve(signal).to(waveform.dtype)
         n_frames = min(r.shape[-1] for r in responses)
@@ -215,18 +234,6 @@ class ConstantQTransform(nn.Module):
         real = torch.cat([re for re, _ in parts], dim=1).reshape(*lead, self.n_bins, n_frames)
         imag = torch.cat([im for _, im in parts], dim=1).reshape(*lead, self.n_bins, n_frames)
         return real, imag
-
-
-def cqt_magnitude(
-    waveform: Tensor, sample_rate: int, *, hop_length: int = 512, n_bins: int = 110, bins_per_octave: int = 12,
-    fmin: float | None = None, filter_scale: float = 4.0,
-) -> Tensor:
-    """Functional form of :class:`ConstantQTransform` (builds the filters on every call)."""
-    transform = ConstantQTransform(
-        sample_rate, hop_length=hop_length, n_bins=n_bins, bins_per_octave=bins_per_octave, fmin=fmin,
-        filter_scale=filter_scale,
-    ).to(waveform.device)
-    return transform(waveform)
 
 
 def amplitude_to_db(magnitude: Tensor, *, amin: float = 1e-5, top_db: float | None = 80.0) -> Tensor:

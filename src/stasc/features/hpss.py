@@ -20,10 +20,13 @@ harmonic one (librosa's too, to float rounding): one inverse STFT instead of two
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 from torch import Tensor
+
+from stasc.features import functional as F
 
 # values per sorted lane in one median-filter chunk. On one CPU thread a chunk holds ~200 such
 # lanes, and 16 k float32 values each (~13 MB) measured fastest; accelerators take whole batches.
@@ -105,18 +108,18 @@ def _median_into(target: Tensor, source: Tensor, half: int, lane_elements: int) 
     head, tail = index[:before], index[before + n :]
     chunk_m = max(1, min(m, lane_elements // (blocks + 1)))
     chunk_b = max(1, min(batch, lane_elements // ((blocks + 1) * chunk_m)))
-    like = {"dtype": source.dtype, "device": source.device}
+    dtype, device = source.dtype, source.device
     # right-hand lists, slot j = [-inf, j sorted samples, +inf]; slot offsets
     offsets = [0]
     for j in range(half + 1):
         offsets.append(offsets[-1] + j + 2)
-    store = torch.empty(offsets[-1], chunk_b, blocks + 1, chunk_m, **like)
+    store = torch.empty(offsets[-1], chunk_b, blocks + 1, chunk_m, dtype=dtype, device=device)
     for j in range(half + 1):
         store[offsets[j]].fill_(-math.inf)
         store[offsets[j] + j + 1].fill_(math.inf)
-    lanes = torch.empty(4, half + 1, chunk_b, blocks, chunk_m, **like)
-    padded = torch.empty(chunk_b, padded_length, chunk_m, **like)
-    out = torch.empty(step, chunk_b, blocks, chunk_m, **like)
+    lanes = torch.empty(4, half + 1, chunk_b, blocks, chunk_m, dtype=dtype, device=device)
+    padded = torch.empty(chunk_b, padded_length, chunk_m, dtype=dtype, device=device)
+    out = torch.empty(step, chunk_b, blocks, chunk_m, dtype=dtype, device=device)
     full_blocks, rest = divmod(n, step)
     for b0 in range(0, batch, chunk_b):
         bc = min(chunk_b, batch - b0)
@@ -201,15 +204,8 @@ def softmask(x: Tensor, reference: Tensor, *, power: float, split_zeros: bool) -
     return mask.masked_fill_(bad, 0.5 if split_zeros else 0.0)
 
 
-def stft(waveform: Tensor, *, n_fft: int, hop_length: int, window: Tensor) -> Tensor:
-    """Centred, zero-padded STFT of ``Tensor (N, samples)`` → complex ``(N, frames, n_fft // 2 + 1)``
-    (frames before bins: the layout the filters and the inverse want); ``frames = 1 + samples // hop``."""
-    padded = torch.nn.functional.pad(waveform, (n_fft // 2, n_fft // 2))
-    return torch.fft.rfft(padded.unfold(-1, n_fft, hop_length) * window)
-
-
 def istft(spectrum: Tensor, *, n_fft: int, hop_length: int, window: Tensor, length: int) -> Tensor:
-    """Inverse of :func:`stft` like ``librosa.istft(center=True, length=length)``: complex
+    """Inverse of :func:`stasc.features.functional.stft` like ``librosa.istft(center=True, length=length)``: complex
     ``Tensor (N, frames, bins)`` → ``(N, length)``; windowed overlap-add divided by the summed
     squared window wherever that exceeds the dtype's ``tiny``."""
     frames = spectrum.shape[-2]
@@ -273,16 +269,16 @@ def hpss(
         raise ValueError(f"hpss margin must be >= 1 (librosa's minimum), got {margin}")
     lead, n_samples = waveform.shape[:-1], waveform.shape[-1]
     signal = waveform.reshape(-1, n_samples)  # N, samples
-    window = torch.hann_window(n_fft, periodic=True, dtype=signal.dtype, device=signal.device)
-    settings = {"n_fft": n_fft, "hop_length": hop_length, "kernel_size": kernel_size, "power": power,
-                "margin": margin, "window": window}
+    window = F.hann_window(n_fft, dtype=signal.dtype, device=signal.device)
+    separate = functools.partial(_separate, n_fft=n_fft, hop_length=hop_length, kernel_size=kernel_size, power=power,
+                                 margin=margin, window=window)
     per_chunk = signal.shape[0] if signal.device.type != "cpu" else max(1, CPU_BATCH_SAMPLES // n_samples)
     if signal.shape[0] <= per_chunk:
-        harmonic, percussive = _separate(signal, **settings)
+        harmonic, percussive = separate(signal)
     else:
         harmonic, percussive = torch.empty_like(signal), torch.empty_like(signal)
         for start in range(0, signal.shape[0], per_chunk):
-            parts = _separate(signal[start : start + per_chunk], **settings)
+            parts = separate(signal[start : start + per_chunk])
             harmonic[start : start + per_chunk], percussive[start : start + per_chunk] = parts
     return harmonic.reshape(*lead, n_samples), percussive.reshape(*lead, n_samples)
 
@@ -292,7 +288,7 @@ def _separate(
 ) -> tuple[Tensor, Tensor]:
     """:func:`hpss` of ``Tensor (N, samples)`` → harmonic, percussive ``(N, samples)``."""
     n_samples = signal.shape[-1]
-    spectrum = stft(signal, n_fft=n_fft, hop_length=hop_length, window=window)  # N, T, F
+    spectrum = F.stft(signal, n_fft=n_fft, hop_length=hop_length, window=window)  # N, T, F
     magnitude = spectrum.abs()
     harmonic_mag = median_filter(magnitude, kernel_size, dim=-2)  # along time
     percussive_mag = median_filter(magnitude, kernel_size, dim=-1)  # along frequency
@@ -300,11 +296,11 @@ def _separate(
     split = margin == 1
     mask = softmask(harmonic_mag, percussive_mag * margin if margin != 1 else percussive_mag, power=power,
                     split_zeros=split)
-    inverse = {"n_fft": n_fft, "hop_length": hop_length, "window": window, "length": n_samples}
-    harmonic = istft(spectrum * mask, **inverse)
+    inverse = functools.partial(istft, n_fft=n_fft, hop_length=hop_length, window=window, length=n_samples)
+    harmonic = inverse(spectrum * mask)
     if split and math.isfinite(power):  # soft masks sum to one: percussive = input - harmonic
         percussive = signal - harmonic
     else:
         mask = softmask(percussive_mag, harmonic_mag * margin, power=power, split_zeros=split)
-        percussive = istft(spectrum * mask, **inverse)
+        percussive = inverse(spectrum * mask)
     return harmonic, percussive

@@ -2,21 +2,29 @@
 
 Patches start at ``0, shift, 2·shift, …`` while they fit, plus one final patch aligned to the end
 when frames remain (431 frames, width 128, shift 32 → 11 patches). Spectrograms shorter than
-one patch are zero-padded at the end (after normalisation, so the pad is the mean) with a
-warning. Every patch is resized to ``size`` (bilinear), so a 110-bin CQT patch becomes 128 × 128.
+one patch are zero-padded at the end (after normalisation, so the pad is the mean); callers say
+how many clips were, once per run. Every patch is resized to ``size`` (bilinear), so a 110-bin
+CQT patch becomes 128 × 128. :class:`stasc.features.frontend.FrontEnd` composes these steps.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import overload
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+@overload
+def clip_normalize(spectrogram: Tensor, mode: str) -> Tensor: ...
+
+
+@overload
+def clip_normalize(spectrogram: np.ndarray, mode: str) -> np.ndarray: ...
 
 
 def clip_normalize(spectrogram: Tensor | np.ndarray, mode: str) -> Tensor | np.ndarray:
@@ -42,17 +50,16 @@ def patch_starts(n_frames: int, *, width: int, shift: int) -> list[int]:
     return starts
 
 
-def cut_patches(spectrogram: Tensor, *, width: int, shift: int) -> Tensor:
-    """``Tensor (..., rows, frames)`` → ``(..., patches, rows, width)``.
+def pad_to_width(spectrogram: Tensor, width: int) -> Tensor:
+    """``Tensor (..., rows, frames)`` zero-padded on the right to at least ``width`` frames."""
+    short = width - spectrogram.shape[-1]
+    return F.pad(spectrogram, (0, short)) if short > 0 else spectrogram
 
-    A spectrogram shorter than ``width`` frames is zero-padded on the right, with a warning.
-    """
-    n_frames = spectrogram.shape[-1]
-    if n_frames < width:
-        warnings.warn(
-            f"spectrogram has {n_frames} frames, fewer than the patch width {width}: zero-padded", stacklevel=2
-        )
-        spectrogram = F.pad(spectrogram, (0, width - n_frames))
+
+def cut_patches(spectrogram: Tensor, *, width: int, shift: int) -> Tensor:
+    """``Tensor (..., rows, frames)`` → ``(..., patches, rows, width)``; a spectrogram shorter than
+    ``width`` frames is zero-padded on the right (:func:`pad_to_width`)."""
+    spectrogram = pad_to_width(spectrogram, width)
     starts = patch_starts(spectrogram.shape[-1], width=width, shift=shift)
     return torch.stack([spectrogram[..., s : s + width] for s in starts], dim=-3)
 
@@ -69,63 +76,49 @@ def resize_patches(patches: Tensor, size: tuple[int, int]) -> Tensor:
 
 @dataclass
 class Normalizer:
-    """Per-coefficient mean and standard deviation, ``(channels, rows)``, fitted on training data only."""
+    """Per-row (coefficient, band or bin) mean and standard deviation, ``(rows,)`` float32,
+    fitted on the training split only."""
 
     mean: np.ndarray
     std: np.ndarray
 
+    def __post_init__(self) -> None:
+        self.mean = np.asarray(self.mean, dtype=np.float32)
+        self.std = np.asarray(self.std, dtype=np.float32)
+        if self.mean.ndim != 1 or self.mean.shape != self.std.shape:
+            raise ValueError(f"normaliser mean {self.mean.shape} and std {self.std.shape} must both be (rows,)")
+        if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
+            raise ValueError("normaliser statistics must be finite with a positive std")
+
     @classmethod
-    def fit(cls, spectrograms: "list[np.ndarray] | object") -> Normalizer:
-        """Fit on an iterable of arrays ``(channels, rows, frames)`` (each clip's views may be
-        separate items); accumulates in float64 so 14,400 clips do not lose precision."""
+    def fit(cls, spectrograms: Iterable[np.ndarray]) -> Normalizer:
+        """Fit on arrays ``(rows, frames)`` (e.g. every view of every training clip); accumulates in
+        float64 so 14,400 clips do not lose precision."""
         total = total_sq = None
         count = 0
-        for spec in spectrograms:  # type: ignore[attr-defined]
+        for spec in spectrograms:
             spec = np.asarray(spec, dtype=np.float64)
-            if spec.ndim != 3:
-                raise ValueError(f"expected (channels, rows, frames) arrays, got shape {spec.shape}")
-            if total is None:
-                total = np.zeros(spec.shape[:2])
-                total_sq = np.zeros(spec.shape[:2])
-            elif spec.shape[:2] != total.shape:
-                raise ValueError(f"spectrogram shape {spec.shape[:2]} differs from the first one's {total.shape}")
+            if spec.ndim != 2:
+                raise ValueError(f"expected (rows, frames) arrays, got shape {spec.shape}")
+            if total is None or total_sq is None:
+                total, total_sq = np.zeros(spec.shape[0]), np.zeros(spec.shape[0])
+            elif spec.shape[0] != total.shape[0]:
+                raise ValueError(f"spectrogram with {spec.shape[0]} rows, the first one had {total.shape[0]}")
             total += spec.sum(-1)
             total_sq += np.square(spec).sum(-1)
             count += spec.shape[-1]
-        if total is None or count == 0:
+        if total is None or total_sq is None or count == 0:
             raise ValueError("cannot fit a normaliser on no data")
         mean = total / count
         var = np.maximum(total_sq / count - np.square(mean), 0.0)
         # a constant coefficient (e.g. the floor of a silent band) would divide by zero
-        std = np.maximum(np.sqrt(var), 1e-6)
-        return cls(mean.astype(np.float32), std.astype(np.float32))
+        return cls(mean, np.maximum(np.sqrt(var), 1e-6))
 
-    def apply(self, spectrogram: Tensor) -> Tensor:
-        """Normalise ``Tensor (..., channels, rows, frames)``."""
-        mean = torch.as_tensor(self.mean, device=spectrogram.device, dtype=spectrogram.dtype)
-        std = torch.as_tensor(self.std, device=spectrogram.device, dtype=spectrogram.dtype)
-        return (spectrogram - mean[..., None]) / std[..., None]
-
-    def to_dict(self) -> dict[str, list[list[float]]]:
+    def to_dict(self) -> dict[str, list[float]]:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, state: dict[str, list[list[float]]]) -> Normalizer:
-        try:
-            mean = np.asarray(state["mean"], dtype=np.float32)
-            std = np.asarray(state["std"], dtype=np.float32)
-        except KeyError as err:
-            raise ValueError(f"normaliser state lacks {err}") from err
-        if mean.shape != std.shape or mean.ndim != 2:
-            raise ValueError(f"normaliser mean {mean.shape} and std {std.shape} must both be (channels, rows)")
-        return cls(mean, std)
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict()))
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Normalizer:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+    def from_dict(cls, state: object) -> Normalizer:
+        if not isinstance(state, dict) or not {"mean", "std"} <= set(state):
+            raise ValueError("normaliser state needs 'mean' and 'std'")
+        return cls(np.asarray(state["mean"], dtype=np.float32), np.asarray(state["std"], dtype=np.float32))

@@ -2,7 +2,14 @@
 
 from stasc.models.config import BlockSpec, ConvShape, ConvSpec, ModelConfig
 from stasc.models.dcnn import DCNN, DCNNOutput, build_model, count_macs
-from stasc.models.pooling import Pooled, SpatialTemporalAttentionPooling, TemporalMeanPooling
+from stasc.models.pooling import (
+    Pooled,
+    PoolingHead,
+    PoolingSettings,
+    SpatialTemporalAttentionPooling,
+    TemporalMeanPooling,
+    register_pooling,
+)
 
 __all__ = [
     "DCNN",
@@ -12,8 +19,11 @@ __all__ = [
     "DCNNOutput",
     "ModelConfig",
     "Pooled",
+    "PoolingHead",
+    "PoolingSettings",
     "SpatialTemporalAttentionPooling",
     "TemporalMeanPooling",
     "build_model",
     "count_macs",
+    "register_pooling",
 ]

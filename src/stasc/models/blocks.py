@@ -29,7 +29,8 @@ class ConvBlock(nn.Module):
             out = config.channels(conv.out_channels)
             layers += [
                 # no bias: the BatchNorm that follows has its own shift
-                nn.Conv2d(channels, out, conv.kernel_size, stride=conv.stride, padding=conv.kernel_size // 2, bias=False),
+                nn.Conv2d(channels, out, conv.kernel_size, stride=conv.stride, padding=conv.kernel_size // 2,
+                          bias=False),
                 nn.BatchNorm2d(out),
                 nn.ReLU(inplace=True),
             ]

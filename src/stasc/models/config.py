@@ -1,73 +1,55 @@
 """Typed model configuration: the DCNN as a list of blocks (paper Table 1) plus the pooling head.
 
-Plain nested dataclasses with simple annotated fields, so :func:`stasc.config.from_dict` builds them
-from YAML/JSON dicts (``{"blocks": [{"convs": [{"out_channels": 64, "stride": 2}, ...]}, ...]}``).
-Every ``__post_init__`` raises ``ValueError`` naming the field, the value and what was expected.
+Pydantic sections (:class:`stasc.schema.Section`), so YAML/JSON dicts validate into them
+(``{"blocks": [{"convs": [{"out_channels": 64, "stride": 2}, ...]}, ...]}``) and every bad value
+is refused with the key, the value and what was expected.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-POOLINGS = ("stap", "mean")
+from pydantic import BeforeValidator, Field, PositiveFloat, SerializeAsAny, field_validator, model_validator
+
+from stasc.models.pooling import PoolingSettings, pooling_settings
+from stasc.schema import PositiveInt, Section
+
 HEADS = ("fc_relu", "linear")
-STAP_SCALES = ("none", "st")
+
+Pair = tuple[PositiveInt, PositiveInt]
 
 
-def _positive_int(owner: str, name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}.{name}: got {value!r}, expected a positive integer")
-
-
-def _positive_pair(owner: str, name: str, value: object) -> None:
-    if (
-        not isinstance(value, tuple)
-        or len(value) != 2
-        or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
-    ):
-        raise ValueError(f"{owner}.{name}: got {value!r}, expected a (frequency, time) pair of positive integers")
-
-
-def _one_of(owner: str, name: str, value: object, options: tuple[object, ...]) -> None:
-    if value not in options:
-        raise ValueError(f"{owner}.{name}: got {value!r}, expected one of {', '.join(map(repr, options))}")
-
-
-@dataclass
-class ConvSpec:
+class ConvSpec(Section):
     """One conv → BatchNorm → ReLU; 'SAME' padding, so the grid shrinks only by the stride."""
 
-    out_channels: int
-    kernel_size: int = 3
-    stride: int = 1
+    out_channels: PositiveInt
+    kernel_size: PositiveInt = 3
+    stride: PositiveInt = 1
 
-    def __post_init__(self) -> None:
-        for name in ("out_channels", "kernel_size", "stride"):
-            _positive_int("ConvSpec", name, getattr(self, name))
-        if self.kernel_size % 2 == 0:
-            raise ValueError(f"ConvSpec.kernel_size: got {self.kernel_size}, expected an odd size for 'SAME' padding")
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"kernel_size {value}: expected an odd size for 'SAME' padding")
+        return value
 
 
-@dataclass
-class BlockSpec:
+class BlockSpec(Section):
     """Convs, then a max-pool over (frequency, time). Time is padded by ``kernel − stride`` frames
     (see :mod:`stasc.models.blocks`), so the paper's 2×2 pool with stride (2, 1) keeps the time length."""
 
-    convs: list[ConvSpec]
-    pool_kernel: tuple[int, int] = (2, 2)
-    pool_stride: tuple[int, int] = (2, 1)
+    convs: Annotated[list[ConvSpec], Field(min_length=1)]
+    pool_kernel: Pair = (2, 2)
+    pool_stride: Pair = (2, 1)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.convs, list) or not self.convs:
-            raise ValueError(f"BlockSpec.convs: got {self.convs!r}, expected a non-empty list of ConvSpec")
-        _positive_pair("BlockSpec", "pool_kernel", self.pool_kernel)
-        _positive_pair("BlockSpec", "pool_stride", self.pool_stride)
+    @model_validator(mode="after")
+    def _time_stride(self) -> BlockSpec:
         if self.pool_stride[1] > self.pool_kernel[1]:
             raise ValueError(
-                f"BlockSpec.pool_stride: got {self.pool_stride}, expected a time stride at most the time kernel "
+                f"pool_stride {self.pool_stride}: expected a time stride at most the time kernel "
                 f"{self.pool_kernel[1]} (the time padding is kernel − stride)"
             )
+        return self
 
 
 class ConvShape(NamedTuple):
@@ -81,11 +63,14 @@ class ConvShape(NamedTuple):
     time: int
 
 
-def _block(*channels: int, first_stride: int = 1, one_by_one: bool = False) -> BlockSpec:
-    convs = [ConvSpec(c, 3, first_stride if i == 0 else 1) for i, c in enumerate(channels)]
+def _block(*channels: int, first_stride: int = 1, one_by_one: bool = False, pool: tuple[Pair, Pair] | None = None,
+           ) -> BlockSpec:
+    convs = [ConvSpec(out_channels=c, kernel_size=3, stride=first_stride if i == 0 else 1)
+             for i, c in enumerate(channels)]
     if one_by_one:
-        convs.append(ConvSpec(channels[-1], 1, 1))
-    return BlockSpec(convs)
+        convs.append(ConvSpec(out_channels=channels[-1], kernel_size=1, stride=1))
+    kernel, stride = pool or ((2, 2), (2, 1))
+    return BlockSpec(convs=convs, pool_kernel=kernel, pool_stride=stride)
 
 
 def paper_blocks() -> list[BlockSpec]:
@@ -107,62 +92,40 @@ def paper_cqt_mfcc_blocks() -> list[BlockSpec]:
     three by 2: 128 / 4 / 2 / 2 / 2 = 4. **Reading**: the paper says "all convolutions in the third
     layer are set to 256", which Table 1 already has; O ∈ R^{4×128×256} needs the *last* block at 256.
     """
-    blocks = [
-        _block(64, 64, first_stride=1),
+    return [
+        _block(64, 64, first_stride=1, pool=((4, 2), (4, 1))),
         _block(128, 128),
         _block(256, 256, one_by_one=True),
         _block(256, 256, one_by_one=True),
     ]
-    blocks[0].pool_kernel, blocks[0].pool_stride = (4, 2), (4, 1)
-    return blocks
 
 
-@dataclass
-class ModelConfig:
+class ModelConfig(Section):
     """The DCNN: input, blocks, width, pooling head and classifier head.
 
     - ``in_channels``: 1, or 2 for CQT+MFCC. ``input_size``: (frequency, time) of a patch.
     - ``blocks``: the conv stack (default: Table 1). Channel counts are scaled by
       ``width_multiplier`` (rounded, at least 1); 1/16 gives the tiny models the tests use.
-    - ``pooling``: ``'stap'`` (spatial-temporal attention pooling, DCNN^sp) or ``'mean'``
-      (temporal mean, DCNN^nonsp).
+    - ``pooling``: a registered head by kind (``stap``: spatial-temporal attention pooling,
+      DCNN^sp; ``mean``: temporal mean, DCNN^nonsp), or a mapping with its settings
+      (``{kind: stap, norm: true}``; see :mod:`stasc.models.pooling`).
     - ``head``: ``'fc_relu'`` (paper: FC-10 → ReLU, the softmax is left to the loss) or ``'linear'``.
-    - ``stap_scale``: ``'none'`` (paper, eq. 6) or ``'st'``, which multiplies the mask A by S·T
-      before the tanh: each entry of A is ~1/(S·T), which keeps x near 1e-2 and slows training.
-    - ``stap_norm``: a LayerNorm on the pooled vector x (STAP only; not in the paper).
     - ``dropout``: dropout on the pooled vector before the classifier (not in the paper; 0 = off).
     """
 
-    in_channels: int = 1
-    input_size: tuple[int, int] = (128, 128)
-    blocks: list[BlockSpec] = field(default_factory=paper_blocks)
-    width_multiplier: float = 1.0
-    pooling: Literal["stap", "mean"] = "stap"
+    in_channels: PositiveInt = 1
+    input_size: Pair = (128, 128)
+    blocks: Annotated[list[BlockSpec], Field(min_length=1)] = Field(default_factory=lambda: paper_blocks())
+    width_multiplier: PositiveFloat = 1.0
+    pooling: Annotated[SerializeAsAny[PoolingSettings], BeforeValidator(pooling_settings)] = "stap"  # type: ignore[assignment]
     head: Literal["fc_relu", "linear"] = "fc_relu"
-    stap_scale: Literal["none", "st"] = "none"
-    stap_norm: bool = False
-    dropout: float = 0.0
-    n_classes: int = 10
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    n_classes: Annotated[int, Field(ge=2)] = 10
 
-    def __post_init__(self) -> None:
-        _positive_int("ModelConfig", "in_channels", self.in_channels)
-        _positive_pair("ModelConfig", "input_size", self.input_size)
-        if not isinstance(self.blocks, list) or not self.blocks:
-            raise ValueError(f"ModelConfig.blocks: got {self.blocks!r}, expected a non-empty list of BlockSpec")
-        if isinstance(self.width_multiplier, bool) or not isinstance(self.width_multiplier, (int, float)) or not (
-            self.width_multiplier > 0
-        ):
-            raise ValueError(f"ModelConfig.width_multiplier: got {self.width_multiplier!r}, expected a number > 0")
-        _one_of("ModelConfig", "pooling", self.pooling, POOLINGS)
-        _one_of("ModelConfig", "head", self.head, HEADS)
-        _one_of("ModelConfig", "stap_scale", self.stap_scale, STAP_SCALES)
-        if not isinstance(self.stap_norm, bool):
-            raise ValueError(f"ModelConfig.stap_norm: got {self.stap_norm!r}, expected true or false")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"ModelConfig.dropout: got {self.dropout!r}, expected a number in [0, 1)")
-        if isinstance(self.n_classes, bool) or not isinstance(self.n_classes, int) or self.n_classes < 2:
-            raise ValueError(f"ModelConfig.n_classes: got {self.n_classes!r}, expected an integer ≥ 2")
+    @model_validator(mode="after")
+    def _fits(self) -> ModelConfig:
         self._walk()  # raises when the blocks pool the input below one row or frame
+        return self
 
     def channels(self, base: int) -> int:
         """A conv's channel count after the width multiplier (rounded, at least 1)."""
@@ -188,12 +151,12 @@ class ModelConfig:
                 out = self.channels(conv.out_channels)
                 shapes.append(ConvShape(channels, out, conv.kernel_size, conv.stride, freq, time))
                 channels = out
-            (kf, kt), (sf, st) = block.pool_kernel, block.pool_stride
+            (kf, _), (sf, st) = block.pool_kernel, block.pool_stride
             # time is padded by kt − st frames before pooling (blocks.py): (T + kt − st − kt) // st + 1
             freq, time = ((freq - kf) // sf + 1 if freq >= kf else 0), (time - st) // st + 1
             if freq < 1 or time < 1:
                 raise ValueError(
-                    f"ModelConfig.blocks: block {index} pools the {self.input_size} input down to "
+                    f"block {index} of blocks pools the {self.input_size} input down to "
                     f"{max(freq, 0)}×{max(time, 0)}, expected at least one row and one frame"
                 )
         return shapes, (freq, time)
@@ -209,11 +172,11 @@ class ModelConfig:
         return self.output_grid()[0] * self.out_channels
 
     @classmethod
-    def paper(cls, **changes: object) -> ModelConfig:
+    def paper(cls, **changes: Any) -> ModelConfig:
         """Table 1 on a 1×128×128 patch; ``changes`` override fields (e.g. ``pooling='mean'``)."""
-        return cls(**changes)  # type: ignore[arg-type]
+        return cls.parse(changes)
 
     @classmethod
-    def paper_cqt_mfcc(cls, **changes: object) -> ModelConfig:
+    def paper_cqt_mfcc(cls, **changes: Any) -> ModelConfig:
         """§6.2: 2×128×128 input (CQT, MFCC), stride-1 first conv, O ∈ R^{4×128×256}."""
-        return cls(**{"in_channels": 2, "blocks": paper_cqt_mfcc_blocks(), **changes})  # type: ignore[arg-type]
+        return cls.parse({"in_channels": 2, "blocks": paper_cqt_mfcc_blocks(), **changes})

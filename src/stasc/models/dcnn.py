@@ -8,19 +8,19 @@ from torch import Tensor, nn
 
 from stasc.models.blocks import build_blocks
 from stasc.models.config import ModelConfig
-from stasc.models.pooling import SpatialTemporalAttentionPooling, TemporalMeanPooling
+from stasc.models.pooling import build_pooling
 
 
 class DCNNOutput(NamedTuple):
     """Logits with the STAP attention vectors (``None`` for the temporal-mean head)."""
 
     logits: Tensor  # (B, K)
-    a_tem: Tensor | None  # (B, T), sums to 1 over T
+    a_tem: Tensor | None  # (B, T), sums to 1 over T (None for a head without attention)
     a_spa: Tensor | None  # (B, S), sums to 1 over S; S = F·C in (F, C) order: row s = f · C + c
 
 
 class DCNN(nn.Module):
-    """Conv blocks → O ∈ R^{S×T} → STAP or temporal mean → x ∈ R^S → FC (→ ReLU) → logits.
+    """Conv blocks → O ∈ R^{S×T} → pooling head (STAP, temporal mean …) → x ∈ R^S → FC (→ ReLU) → logits.
 
     Returns logits; the softmax belongs to the loss and the prediction code. Holds no optimizer,
     loss or I/O. ``config`` is kept on the module so checkpoints can store it.
@@ -32,12 +32,7 @@ class DCNN(nn.Module):
         self.features = build_blocks(config)
         _, time = config.output_grid()
         spatial = config.spatial_size
-        if config.pooling == "stap":
-            self.pooling: nn.Module = SpatialTemporalAttentionPooling(
-                spatial, time, scale=config.stap_scale, norm=config.stap_norm
-            )
-        else:
-            self.pooling = TemporalMeanPooling()
+        self.pooling = build_pooling(config.pooling, spatial=spatial, temporal=time)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(spatial, config.n_classes)
         self.head_relu = config.head == "fc_relu"

@@ -1,13 +1,13 @@
-"""``fit``: train one split of an experiment and write its checkpoints, logs and predictions.
+"""``fit``: train one split of an experiment, select its model without the test clips, score them once.
 
-A run folder holds one subfolder per split (``fold-0`` …, or ``official``)::
+A split (``RUN/<split>/``, laid out by :class:`stasc.runs.SplitDir`) has a training side and,
+except for the final model, test clips. Selection (``train.selection``, SPEC §4):
 
-    RUN/config.yaml                    the resolved experiment
-    RUN/folds.csv                      the fold of every clip (cross-validation)
-    RUN/<split>/checkpoints/best.ckpt  best validation clip accuracy; last.ckpt for --resume
-    RUN/<split>/logs/metrics.csv       per-epoch metrics (CSV); RUN/<split>/tensorboard/ for TensorBoard
-    RUN/<split>/predictions.csv        clip probabilities of the validation clips (best checkpoint)
-    RUN/<split>/result.json            written last: the split is complete
+- ``validation`` (default): a grouped, stratified part of the training side
+  (``train.validation_fraction`` of its groups) drives early stopping and the best checkpoint;
+  the test clips are scored once, by the selected model, and are never seen in training.
+- ``test-fold``: the paper's protocol: the test clips themselves choose the epoch (optimistic).
+- ``last``: no selection; the model after ``max_epochs`` is scored.
 """
 
 from __future__ import annotations
@@ -15,221 +15,223 @@ from __future__ import annotations
 import json
 import logging
 import os
-import warnings
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
-from stasc.config import ConfigError, ExperimentConfig, load_experiment, save_experiment, to_dict
-from stasc.data.datasets import ClipTable, DatasetError, require_readable
+from stasc.checkpoint import load_data
+from stasc.config import ExperimentConfig
+from stasc.data import ClipTable, DatasetError, require_readable, validation_split
 from stasc.evaluation.predictions import Predictions, write_predictions
-from stasc.features.cache import FeatureCache
-from stasc.features.extract import extract
-from stasc.training.data import PatchDataset, PatchPlan, fit_normalizers
+from stasc.evaluation.protocol import FoldSource, protocol
+from stasc.extraction import ensure_features, feature_caches
+from stasc.features.frontend import FrontEnd
+from stasc.runs import SplitDir
+from stasc.training import distributed
+from stasc.training.console import EpochProgress, quiet_lightning
+from stasc.training.data import PatchDataset, fit_normalizers
+from stasc.training.history import HistoryCSVLogger, drop_epochs_from
 from stasc.training.module import SceneClassifier
 
 log = logging.getLogger(__name__)
 
 
+
 @dataclass
 class SplitResult:
-    """The outcome of one trained split."""
+    """The outcome of one trained split (``result.json``)."""
 
     split: str
-    folder: Path
-    best_val_acc: float
-    epochs: int
-    predictions: Path
+    epochs: int  # epochs trained
+    selected_epoch: int  # the epoch of the model kept (0-based)
+    selection_score: float | None  # the monitored value of the kept model on the selection clips
+    test_accuracy: float | None  # on the test clips (None for the final model)
+    clips: dict[str, int] = field(default_factory=dict)  # fit / selection / test
+    protocol: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"split": self.split, "best_val_acc": self.best_val_acc, "epochs": self.epochs,
-                "predictions": self.predictions.name}
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SplitResult:
+        return cls(**data)
 
 
-def feature_caches(config: ExperimentConfig, cache_root: Path) -> list[FeatureCache]:
-    return [
-        FeatureCache(cache_root, spec, mono_views=config.input.mono_views, dtype=config.input.cache_dtype)
-        for spec in config.input.features
-    ]
+@dataclass(frozen=True)
+class SplitPlan:
+    """Which clips (indices into the table) train, select and test one split."""
+
+    name: str
+    fit: np.ndarray
+    selection: np.ndarray
+    test: np.ndarray
+    folds: FoldSource
 
 
-def ensure_features(
-    config: ExperimentConfig, table: ClipTable, cache_root: Path, *, workers: int = 0, progress: bool = True
-) -> list[FeatureCache]:
-    """Extract whatever the cache lacks for ``table``; a clip that fails stops the run with all failures listed."""
-    for spec in config.input.features:
-        report = extract(
-            table, spec, cache_root, mono_views=config.input.mono_views, dtype=config.input.cache_dtype,
-            workers=workers, progress=progress,
-        )
-        if report.failures:
-            lines = "\n".join(f"  {table.audio_root / n}: {p}" for n, p in report.failures)
-            raise DatasetError(f"{len(report.failures)} clips could not be featurised:\n{lines}")
-    return feature_caches(config, cache_root)
+def plan_split(config: ExperimentConfig, table: ClipTable, train: np.ndarray, test: np.ndarray, *, name: str,
+               folds: FoldSource) -> SplitPlan:
+    """Carve the selection clips out of ``train`` (or take ``test`` itself under ``test-fold``)."""
+    selection = config.train.selection
+    if selection == "test-fold":
+        if len(test) == 0:
+            raise DatasetError(f"split {name}: train.selection=test-fold needs test clips to select on; "
+                               "the final model has none (use validation or last)")
+        return SplitPlan(name, np.asarray(train), np.asarray(test), np.asarray(test), folds)
+    if selection == "last":
+        return SplitPlan(name, np.asarray(train), np.zeros(0, dtype=np.int64), np.asarray(test), folds)
+    fit_part, held = validation_split(table, np.asarray(train), fraction=config.train.validation_fraction,
+                                      seed=config.train.seed)
+    return SplitPlan(name, fit_part, held, np.asarray(test), folds)
 
 
 def _trainer_options(config: ExperimentConfig) -> dict[str, Any]:
     train = config.train
     precision = train.precision
     if precision == "auto":
-        precision = "bf16-mixed" if torch.cuda.is_available() and train.accelerator in ("auto", "gpu", "cuda") else "32-true"
-    return {
-        "accelerator": train.accelerator,
-        "devices": train.devices,
-        "num_nodes": train.num_nodes,
-        "strategy": train.strategy,
-        "precision": precision,
-        "max_epochs": train.max_epochs,
-        "limit_train_batches": train.limit_train_batches,
+        on_cuda = torch.cuda.is_available() and train.accelerator in ("auto", "gpu", "cuda")
+        precision = "bf16-mixed" if on_cuda else "32-true"
+    options: dict[str, Any] = {
+        "accelerator": train.accelerator, "devices": train.devices, "num_nodes": train.num_nodes,
+        "strategy": train.strategy, "precision": precision, "max_epochs": train.max_epochs,
     }
+    if train.limit_train_batches < 1:
+        options["limit_train_batches"] = train.limit_train_batches
+    return options
 
 
-def _loader(dataset: PatchDataset, config: ExperimentConfig, *, train: bool) -> DataLoader:
-    workers = config.train.num_workers
-    generator = torch.Generator().manual_seed(config.train.seed)
+def _loader(dataset: PatchDataset, config: ExperimentConfig, *, train: bool) -> DataLoader[Any]:
+    world = distributed.world_size(config)
+    batch = config.train.batch_size if train else config.train.eval_batch_size
+    if batch % world:
+        raise ValueError(f"train.{'batch_size' if train else 'eval_batch_size'} {batch} is the global batch and must "
+                         f"divide among {world} processes (devices × nodes); use a multiple of {world}")
+    workers = distributed.loader_workers(config)
     return DataLoader(
-        dataset,
-        batch_size=config.train.batch_size if train else config.train.eval_batch_size,
-        shuffle=train,
-        drop_last=False,
-        num_workers=workers,
-        persistent_workers=workers > 0,
-        generator=generator if train else None,
+        dataset, batch_size=batch // world, shuffle=train, drop_last=False, num_workers=workers,
+        persistent_workers=workers > 0, generator=torch.Generator().manual_seed(config.train.seed) if train else None,
         pin_memory=torch.cuda.is_available(),
     )
+
+
+def _atomic_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def fit(
     config: ExperimentConfig,
     table: ClipTable,
-    train_indices: np.ndarray,
-    val_indices: np.ndarray,
-    folder: str | Path,
+    plan: SplitPlan,
+    split_dir: SplitDir,
     *,
     cache_root: str | Path,
-    split: str,
     fold_ids: np.ndarray | None = None,
     resume: bool = False,
     progress: bool = True,
-    extract_workers: int = 0,
+    extract_workers: int | None = None,
 ) -> SplitResult:
-    """Train on ``train_indices``, select on ``val_indices`` (clip accuracy), write the split folder."""
-    folder = Path(folder)
-    done = folder / "result.json"
-    if done.is_file() and resume:
-        saved = json.loads(done.read_text())
-        log.info("%s is complete; not training it again", folder)
-        return SplitResult(split, folder, saved["best_val_acc"], saved["epochs"], folder / saved["predictions"])
-    if len(train_indices) == 0 or len(val_indices) == 0:
-        raise DatasetError(f"split {split}: {len(train_indices)} training and {len(val_indices)} validation clips")
-    folder.mkdir(parents=True, exist_ok=True)
-    L.seed_everything(config.train.seed, workers=True, verbose=False)
+    """Train ``plan.fit``, select on ``plan.selection``, score ``plan.test`` once; write ``split_dir``."""
+    if split_dir.finished and resume:
+        log.info("%s is complete; not training it again", split_dir.path)
+        return SplitResult.from_dict(split_dir.read_result())
+    if len(plan.fit) == 0:
+        raise DatasetError(f"split {plan.name}: no training clips")
+    split_dir.path.mkdir(parents=True, exist_ok=True)
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True  # every batch has the same patch shape: tune the convolutions once
 
-    used = table.subset(np.concatenate([train_indices, val_indices]).tolist())
-    require_readable(used)
-    caches = ensure_features(config, used, Path(cache_root), workers=extract_workers, progress=progress)
-    train_files = [table.files[i] for i in train_indices]
-    val_files = [table.files[i] for i in val_indices]
-    normalizers = fit_normalizers(
-        caches, train_files, max_clips=config.input.normalization_clips, seed=config.train.seed,
-        clip_norm=config.input.clip_norm,
-    )
-    plan = PatchPlan(config.input.patch_width, config.input.patch_shift, tuple(config.input.patch_size))
+    # unique: under test-fold selection the selection clips are the test clips
+    used = table.subset(np.unique(np.concatenate([plan.fit, plan.selection, plan.test])).tolist())
+    caches = distributed.once(lambda: _prepare_features(config, used, Path(cache_root), extract_workers, progress),
+                              then=lambda: feature_caches(config, Path(cache_root)))
+    files = {part: [table.files[i] for i in getattr(plan, part)] for part in ("fit", "selection", "test")}
     targets = table.targets
-    clip_norm = config.input.clip_norm
-    train_set = PatchDataset(caches, train_files, [targets[i] for i in train_indices], normalizers, plan, clip_norm)
-    val_set = PatchDataset(caches, val_files, [targets[i] for i in val_indices], normalizers, plan, clip_norm)
+    normalizers = fit_normalizers(caches, files["fit"], max_clips=config.input.normalization_clips,
+                                  seed=config.train.seed, clip_norm=config.input.clip_norm)
+    front_end = FrontEnd(config.input, normalizers)
+    sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end)
+            for part in files if files[part]}
+    short = sum(s.short_clips for s in sets.values())
+    if short:
+        log.warning("%d of %d clips are shorter than one patch (%d frames): zero-padded to it", short,
+                    sum(s.n_clips for s in sets.values()), config.input.patch_width)
 
-    module = SceneClassifier.create(config, list(table.classes), n_val_clips=len(val_files))
-    module.normalizers = [n.to_dict() for n in normalizers]
-    module.val_targets = torch.as_tensor(val_set.targets)
-    checkpoints = ModelCheckpoint(
-        dirpath=folder / "checkpoints", filename="best", monitor="val_acc", mode="max", save_top_k=1,
-        enable_version_counter=False,
-    )
-    # Lightning's save_last only writes when the best one changed; --resume needs every epoch
-    latest = ModelCheckpoint(
-        dirpath=folder / "checkpoints", filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False,
-    )
-    stopper = EarlyStopping(monitor="val_acc", mode="max", patience=config.train.patience)
-    trainer = L.Trainer(
-        **_trainer_options(config),
-        callbacks=[checkpoints, latest, stopper],
-        logger=[CSVLogger(folder, name="logs", version=""), TensorBoardLogger(folder, name="tensorboard", version="")],
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        log_every_n_steps=max(1, min(50, len(train_set) // config.train.batch_size)),
-        num_sanity_val_steps=0,
-    )
-    last = folder / "checkpoints" / "last.ckpt"
-    with warnings.catch_warnings():
-        # small CPU runs trip Lightning's "few workers" hint; the worker count is the user's setting
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
-        trainer.fit(
-            module, _loader(train_set, config, train=True), _loader(val_set, config, train=False),
-            ckpt_path=str(last) if resume and last.is_file() else None,
+    # seeded here, after extraction (whose DataLoader draws from the global generator): the same seed gives
+    # the same weights whether the features were extracted by this run or found in the cache
+    L.seed_everything(config.train.seed, workers=True, verbose=False)
+    module = SceneClassifier.create(config, list(table.classes), normalizers)
+    selecting = "selection" in sets
+    monitor = config.train.monitor
+    mode = "max" if monitor == "val_acc" else "min"
+    callbacks: list[Callback] = [
+        # the selected model; with nothing to select on, every epoch replaces it (the last is kept)
+        ModelCheckpoint(dirpath=split_dir.checkpoints, filename="best", monitor=monitor if selecting else None,
+                        mode=mode, save_top_k=1, enable_version_counter=False),
+        # Lightning's save_last only writes when the best one changed; --resume needs every epoch
+        ModelCheckpoint(dirpath=split_dir.checkpoints, filename="last", save_top_k=1, every_n_epochs=1,
+                        enable_version_counter=False),
+        EpochProgress(plan.name, enabled=progress),
+    ]
+    if selecting:
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=config.train.patience))
+    resume_from = split_dir.last if resume and split_dir.last.is_file() else None
+    if resume_from is not None:
+        drop_epochs_from(split_dir.metrics, int(load_data(resume_from).get("epoch", 0)) + 1)
+    with quiet_lightning():
+        trainer = L.Trainer(
+            **_trainer_options(config), callbacks=callbacks,
+            logger=[HistoryCSVLogger(split_dir.path, name="logs", version=""),
+                    TensorBoardLogger(split_dir.path, name="tensorboard", version="")],
+            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+            log_every_n_steps=max(1, min(50, len(sets["fit"]) // config.train.batch_size)),
         )
-        best = checkpoints.best_model_path or str(last)
-        trainer.validate(module, _loader(val_set, config, train=False), ckpt_path=best, verbose=False)
-    epochs = int(trainer.current_epoch)
-    best_acc = float(checkpoints.best_model_score) if checkpoints.best_model_score is not None else float("nan")
-    if not trainer.is_global_zero:
-        return SplitResult(split, folder, best_acc, epochs, folder / "predictions.csv")
-    probs = module.last_val_clip_probs
-    if probs is None:
-        raise RuntimeError(f"split {split}: validation produced no predictions")
-    folds = np.full(len(val_files), -1) if fold_ids is None else np.asarray(fold_ids)[val_indices]
-    predictions = Predictions(
-        filenames=val_files,
-        labels=[table.labels[i] for i in val_indices],
-        folds=folds.astype(np.int64),
-        classes=tuple(table.classes),
-        probabilities=probs.double().numpy(),
+        trainer.fit(module, _loader(sets["fit"], config, train=True),
+                    _loader(sets["selection"], config, train=False) if selecting else None,
+                    ckpt_path=resume_from, weights_only=True)
+        selected = split_dir.best if split_dir.best.is_file() else split_dir.last
+        test_accuracy = None
+        if "test" in sets:
+            trainer.validate(module, _loader(sets["test"], config, train=False), ckpt_path=str(selected),
+                             verbose=False, weights_only=True)
+    best_score = callbacks[0].best_model_score if selecting else None  # type: ignore[attr-defined]
+    saved = load_data(selected)
+    result = SplitResult(
+        split=plan.name, epochs=int(trainer.current_epoch), selected_epoch=int(saved.get("epoch", 0)),
+        selection_score=None if best_score is None else float(best_score), test_accuracy=None,
+        clips={part: len(names) for part, names in files.items()},
+        protocol=protocol(config, plan.folds).to_dict(),
     )
-    write_predictions(folder / "predictions.csv", predictions)
-    result = SplitResult(split, folder, best_acc, epochs, folder / "predictions.csv")
-    tmp = done.with_name(".result.json.tmp")
-    tmp.write_text(json.dumps(result.to_dict(), indent=2))
-    os.replace(tmp, done)
+    if not trainer.is_global_zero:
+        return result
+    if "test" in sets:
+        probs = module.last_clip_probs
+        if probs is None:
+            raise RuntimeError(f"split {plan.name}: scoring the test clips produced no predictions")
+        folds = np.full(len(plan.test), -1) if fold_ids is None else np.asarray(fold_ids)[plan.test]
+        predictions = Predictions(filenames=files["test"], labels=[table.labels[i] for i in plan.test],
+                                  folds=folds.astype(np.int64), classes=tuple(table.classes),
+                                  probabilities=probs.double().numpy())
+        write_predictions(split_dir.predictions, predictions)
+        test_accuracy = float(np.mean(np.array(predictions.predicted) == np.array(predictions.labels)))
+        result.test_accuracy = test_accuracy
+    _atomic_json(split_dir.result, result.to_dict())
     return result
 
 
-def is_main_process() -> bool:
-    """False in the extra processes a multi-device run starts: they train, but write no reports."""
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
-    return getattr(rank_zero_only, "rank", 0) == 0
-
-
-def write_run_config(config: ExperimentConfig, run: Path) -> None:
-    """Write ``RUN/config.yaml``; refuse a run folder that was started with another configuration."""
-    run.mkdir(parents=True, exist_ok=True)
-    path = run / "config.yaml"
-    if path.is_file():
-        # name and description are labels: a renamed preset with the same settings is the same run
-        previous, current = (
-            {k: v for k, v in to_dict(c).items() if k not in ("name", "description")}
-            for c in (load_experiment(path), config)
-        )
-        if previous != current:
-            changed = sorted(_differences(previous, current))
-            raise ConfigError(
-                f"{run} was started with another configuration (differs in {', '.join(changed)}); "
-                "resume with the same preset and --set values, or use a new --out"
-            )
-        return
-    save_experiment(config, path)
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = set(old) | set(new)
-        return [d for k in keys for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
-    return [] if old == new else [prefix.rstrip(".")]
+def _prepare_features(
+    config: ExperimentConfig, table: ClipTable, cache_root: Path, workers: int | None, progress: bool
+) -> None:
+    require_readable(table)
+    ensure_features(config, table, cache_root, workers=workers, progress=progress)

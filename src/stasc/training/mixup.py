@@ -18,7 +18,9 @@ def mixup(inputs: Tensor, targets: Tensor, *, alpha: float, rng: np.random.Gener
     if inputs.shape[0] != targets.shape[0]:
         raise ValueError(f"{inputs.shape[0]} inputs but {targets.shape[0]} targets")
     lam = float(rng.beta(alpha, alpha))
-    partner = torch.from_numpy(rng.permutation(inputs.shape[0])).to(inputs.device)
+    partner = torch.from_numpy(rng.permutation(inputs.shape[0]))
+    if inputs.is_cuda:  # pinned, so the copy does not wait for the GPU
+        partner = partner.pin_memory().to(inputs.device, non_blocking=True)
     mixed_inputs = lam * inputs + (1.0 - lam) * inputs[partner]
     mixed_targets = lam * targets + (1.0 - lam) * targets[partner]
     return mixed_inputs, mixed_targets, lam

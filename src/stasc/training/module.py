@@ -1,125 +1,135 @@
-"""The Lightning module: the paper's loss, optimiser, mixup and clip-level validation accuracy.
+"""The Lightning module: the paper's loss, optimiser, augmentation and mixup, and clip-level evaluation.
 
 The network itself (``stasc.models``) knows nothing of training; this module adds Adam with L2
-weight decay, soft-target cross-entropy (so mixed targets work), mixup during training only, and
-validation accuracy per clip = argmax of the mean patch probability over all patches and views.
+weight decay, soft-target cross-entropy (so mixed targets work), augmentation and mixup during
+training steps only, and evaluation per clip: a clip's probabilities are the mean of its patches'
+over all patches and views, its prediction their argmax.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
-from lightning.pytorch.trainer.states import TrainerFn
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
-from stasc.config import ExperimentConfig, experiment_from_dict, to_dict
-from stasc.versions import versions
+from stasc.checkpoint import stasc_section
+from stasc.config import ExperimentConfig
+from stasc.features.frontend import FrontEnd
+from stasc.features.patches import Normalizer
 from stasc.models import build_model
+from stasc.training.augment import augment
 from stasc.training.data import clip_probabilities
-from stasc.training.masking import mask_patches
 from stasc.training.mixup import mixup
 
 
 class SceneClassifier(L.LightningModule):
-    """Wraps the DCNN of ``config.model`` for training on patches of ``n_val_clips`` validation clips."""
+    """Wraps the DCNN of ``config.model`` for training on patches; ``normalizers`` go into every checkpoint."""
 
-    def __init__(self, config: dict[str, Any], classes: list[str], n_val_clips: int = 0) -> None:
+    def __init__(self, config: dict[str, Any], classes: list[str], normalizers: list[dict[str, Any]]) -> None:
         super().__init__()
         # plain data in hparams, so a checkpoint restores the module with nothing else at hand
-        self.save_hyperparameters({"config": config, "classes": list(classes), "n_val_clips": n_val_clips})
-        self.config: ExperimentConfig = experiment_from_dict(config)
+        self.save_hyperparameters({"config": config, "classes": list(classes), "normalizers": normalizers})
+        self.config = ExperimentConfig.parse(config)
         self.classes = list(classes)
-        self.n_val_clips = n_val_clips
+        self.normalizers = [Normalizer.from_dict(n) for n in normalizers]
         self.model = build_model(self.config.model)
+        # how a patch moves per dB of gain: a constant of the normalisers, computed once
+        gain = FrontEnd(self.config.input, self.normalizers).gain_directions() if self.config.augment.gain_db else None
+        self.gain_directions: Tensor | None
+        self.register_buffer("gain_directions", gain, persistent=False)
         self._rng = np.random.default_rng(self.config.train.seed)
-        self._val_probs: list[Tensor] = []
-        self._val_clips: list[Tensor] = []
-        self.val_targets: Tensor | None = None  # clip labels of the validation split, set by fit
-        self.normalizers: list[dict[str, Any]] = []  # saved into every checkpoint
-        self.last_val_clip_probs: Tensor | None = None
+        self._probs: list[Tensor] = []
+        self._clips: list[Tensor] = []
+        self._targets: list[Tensor] = []
+        self.last_clip_probs: Tensor | None = None  # (clips, K) of the last evaluation pass
+        self.last_clip_targets: Tensor | None = None
 
     @classmethod
-    def create(cls, config: ExperimentConfig, classes: list[str], n_val_clips: int = 0) -> SceneClassifier:
-        return cls(to_dict(config), classes, n_val_clips)
+    def create(cls, config: ExperimentConfig, classes: list[str], normalizers: list[Normalizer]) -> SceneClassifier:
+        return cls(config.to_dict(), classes, [n.to_dict() for n in normalizers])
 
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor (B, C, H, W)`` → logits ``(B, K)``."""
         if self.config.train.channels_last and x.is_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.model(x)
+        return self._network(x)
+
+    def setup(self, stage: str) -> None:
+        # before the strategy moves and wraps the model (DDP): channels-last weights on CUDA, so the
+        # gradients DDP buckets have the layout of the weights
+        on_cuda = self.trainer.strategy.root_device.type == "cuda"
+        if self.config.train.channels_last and on_cuda:
+            self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if self.config.train.compile:
+            # kept off the module's attributes, so the checkpoint's weights keep their names (model.*)
+            object.__setattr__(self, "_compiled", torch.compile(self.model))
+
+    @property
+    def _network(self) -> Any:
+        return self.__dict__.get("_compiled") or self.model
 
     def on_fit_start(self) -> None:
-        if self.config.train.channels_last and self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
-        # a different mixup stream on every DDP rank, reproducible from the seed
+        # a different augmentation stream on every DDP rank, reproducible from the seed
         self._rng = np.random.default_rng([self.config.train.seed, self.global_rank])
 
     def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y, _ = batch
         targets = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
-        masking = self.config.masking
-        if masking.enabled and self.training:
-            x = mask_patches(x, freq_masks=masking.freq_masks, freq_max_width=masking.freq_max_width,
-                             time_masks=masking.time_masks, time_max_width=masking.time_max_width, rng=self._rng)
-        if self.config.mixup.enabled and self.training:
+        if self.config.augment.enabled:
+            directions = self.gain_directions if self.gain_directions is not None else torch.zeros(0)
+            x = augment(x, self.config.augment, gain_directions=directions, rng=self._rng)
+        if self.config.mixup.enabled:
             x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
         logits = self(x)
         loss = F.cross_entropy(logits, targets)
         accuracy = (logits.argmax(1) == y).float().mean()
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         self.log("train_patch_acc", accuracy, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
         x, y, clips = batch
         logits = self(x)
-        if self._fitting:
-            self.log("val_patch_loss", F.cross_entropy(logits, y), on_epoch=True, sync_dist=True)
-        self._val_probs.append(logits.float().softmax(1))
-        self._val_clips.append(clips)
+        self._probs.append(logits.float().softmax(1))
+        self._clips.append(clips)
+        self._targets.append(y)
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val_probs:
+        if not self._probs:
             return
-        probs = torch.cat(self._val_probs)
-        clips = torch.cat(self._val_clips)
-        self._val_probs, self._val_clips = [], []
+        probs, clips, targets = torch.cat(self._probs), torch.cat(self._clips), torch.cat(self._targets)
+        self._probs, self._clips, self._targets = [], [], []
         if self.trainer.world_size > 1:
             # every rank sees part of the patches (DistributedSampler may repeat a few to even out the
             # ranks, which shifts a clip mean negligibly); gather all before averaging per clip
-            probs = self.all_gather(probs).reshape(-1, probs.shape[-1])
-            clips = self.all_gather(clips).reshape(-1)
-        clip_probs = clip_probabilities(probs, clips.long(), self.n_val_clips)
-        if self.val_targets is None:
-            raise RuntimeError("validation targets were not set on the module (see stasc.training.fit)")
-        targets = self.val_targets.to(clip_probs.device)
-        accuracy = (clip_probs.argmax(1) == targets).float().mean()
-        loss = F.nll_loss(clip_probs.clamp_min(1e-15).log(), targets)
+            probs = cast(Tensor, self.all_gather(probs)).reshape(-1, probs.shape[-1])
+            clips = cast(Tensor, self.all_gather(clips)).reshape(-1)
+            targets = cast(Tensor, self.all_gather(targets)).reshape(-1)
+        clips = clips.long()
+        n_clips = int(clips.max()) + 1
+        clip_probs = clip_probabilities(probs, clips, n_clips)
+        clip_targets = torch.zeros(n_clips, dtype=torch.long, device=targets.device)
+        clip_targets.index_copy_(0, clips, targets.long())
         if self._fitting:
-            self.log("val_acc", accuracy, prog_bar=True, sync_dist=False, rank_zero_only=False)
-            self.log("val_loss", loss, prog_bar=True, sync_dist=False, rank_zero_only=False)
-        self.last_val_clip_probs = clip_probs.detach().cpu()
+            accuracy = (clip_probs.argmax(1) == clip_targets).float().mean()
+            loss = F.nll_loss(clip_probs.clamp_min(1e-15).log(), clip_targets)
+            self.log("val_acc", accuracy, sync_dist=False, rank_zero_only=False)
+            self.log("val_loss", loss, sync_dist=False, rank_zero_only=False)
+        self.last_clip_probs, self.last_clip_targets = clip_probs.detach().cpu(), clip_targets.cpu()
 
     @property
     def _fitting(self) -> bool:
-        # the final pass over the best checkpoint only collects predictions; logging it would add a
-        # phantom epoch to the learning curves
+        # the final pass over the selected checkpoint only collects predictions; logging it would
+        # add a phantom epoch to the learning curves
         return self.trainer.state.fn == TrainerFn.FITTING
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["stasc"] = {
-            "normalizers": self.normalizers,
-            "classes": self.classes,
-            "config": to_dict(self.config),
-            "versions": versions(),
-        }
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.normalizers = checkpoint.get("stasc", {}).get("normalizers", [])
+        checkpoint["stasc"] = stasc_section(self.config, self.classes, self.normalizers)
 
     def configure_optimizers(self) -> Any:
         # the paper's "L2 regularisation with weight decay 5e-4": Adam's coupled L2 penalty

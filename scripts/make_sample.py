@@ -1,0 +1,48 @@
+"""Make the bundled sample (``src/stasc/sample_data/esc10/``) from ESC-10 in ``../shared/data/esc10``.
+
+    python scripts/make_sample.py [--source ../shared/data/esc10] [--rate 22050] [--compression 0.5]
+
+All 400 clips, resampled with soxr to 22.05 kHz and re-encoded as Ogg Vorbis at libsndfile's
+compression level 0.5 (~12.5 MB instead of 41 MB), so the package carries real environmental
+sound; ``labels.csv`` (official folds, source-recording groups) and the CC BY 3.0 attribution
+(``LICENSE``) are copied unchanged. ``benchmarks/accuracy.py --data esc10-bundled`` measures the
+accuracy on this copy beside the original.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import soundfile as sf
+import soxr
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "esc10")
+    parser.add_argument("--out", type=Path, default=ROOT / "src" / "stasc" / "sample_data" / "esc10")
+    parser.add_argument("--rate", type=int, default=22050)
+    parser.add_argument("--compression", type=float, default=0.5, help="libsndfile Vorbis compression level, 0–1")
+    args = parser.parse_args()
+    lines = (args.source / "labels.csv").read_text().splitlines()
+    files = [line.split(",")[0] for line in lines[1:]]
+    (args.out / "audio").mkdir(parents=True, exist_ok=True)
+    total = 0
+    for name in tqdm(files, unit="clip"):
+        samples, rate = sf.read(args.source / name, dtype="float32")
+        resampled = soxr.resample(samples, rate, args.rate, quality="HQ")
+        target = args.out / name
+        sf.write(target, resampled, args.rate, format="OGG", subtype="VORBIS", compression_level=args.compression)
+        total += target.stat().st_size
+    shutil.copy(args.source / "labels.csv", args.out / "labels.csv")
+    shutil.copy(args.source / "LICENSE", args.out / "LICENSE")
+    print(f"{len(files)} clips, {total / 1e6:.1f} MB → {args.out}")
+
+
+if __name__ == "__main__":
+    main()

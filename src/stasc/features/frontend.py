@@ -1,0 +1,101 @@
+"""The one front end: channel views → spectrograms → clip normalisation → normaliser → patches →
+resize → channel stacking (SPEC §2). Training, prediction, export and explain all run it.
+
+Dimension letters: W windows (or clips), V views, V' views after the transform (HPSS doubles
+them), R rows, T frames, P patches per view, C stacked features (channels), H × Wd the patch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from stasc.config import InputConfig
+from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, resize_patches
+from stasc.features.registry import FeatureTransform, build_transform
+
+
+class FrontEnd(nn.Module):
+    """The input pipeline of one trained model: its features' transforms and normalisers.
+
+    ``forward(views (W, V, samples))`` → network input ``(W, V'·P, C, H, Wd)``; the same steps are
+    callable one by one (:meth:`spectrograms`, :meth:`normalized`, :meth:`patches`) for explain and
+    export, and :meth:`cached_patch` cuts one training patch from cached spectrograms.
+    """
+
+    def __init__(self, config: InputConfig, normalizers: Sequence[Normalizer]) -> None:
+        super().__init__()
+        if len(normalizers) != len(config.features):
+            raise ValueError(f"{len(normalizers)} normalisers for {len(config.features)} features")
+        for spec, normalizer in zip(config.features, normalizers):
+            if normalizer.mean.shape[0] != spec.n_rows:
+                raise ValueError(f"a normaliser of {normalizer.mean.shape[0]} rows for {spec.label} "
+                                 f"({spec.n_rows} rows)")
+        self.config = config
+        self.transforms = nn.ModuleList([build_transform(spec) for spec in config.features])
+        for c, normalizer in enumerate(normalizers):
+            self.register_buffer(f"mean_{c}", torch.from_numpy(normalizer.mean)[:, None])  # R, 1
+            self.register_buffer(f"std_{c}", torch.from_numpy(normalizer.std)[:, None])
+
+    @property
+    def n_features(self) -> int:
+        return len(self.transforms)
+
+    def feature_transforms(self) -> list[FeatureTransform]:
+        """The transform of every feature, in order."""
+        return [cast(FeatureTransform, t) for t in self.transforms]
+
+    def spectrograms(self, views: Tensor) -> list[Tensor]:
+        """``views (..., V, samples)`` → one ``(..., V', R, T)`` per feature."""
+        return [transform(views) for transform in self.feature_transforms()]
+
+    def normalize(self, feature: int, spectrogram: Tensor) -> Tensor:
+        """Feature ``feature``'s training-set normalisation of ``Tensor (..., R, T)``."""
+        mean, std = getattr(self, f"mean_{feature}"), getattr(self, f"std_{feature}")
+        return (spectrogram - mean.to(spectrogram.dtype)) / std.to(spectrogram.dtype)
+
+    def normalized(self, spectrograms: Sequence[Tensor]) -> list[Tensor]:
+        """Clip normalisation over the frames given (a window at prediction time), then the normaliser."""
+        return [self.normalize(c, clip_normalize(s, self.config.clip_norm)) for c, s in enumerate(spectrograms)]
+
+    def patches(self, normalized: Sequence[Tensor]) -> Tensor:
+        """``(W, V', R, T)`` per feature → ``(W, V'·P, C, H, Wd)``: cut (padded when short), resized, stacked."""
+        stacked = []
+        for spectrogram in normalized:
+            # W, V', P, R, w
+            cut = cut_patches(spectrogram, width=self.config.patch_width, shift=self.config.patch_shift)
+            stacked.append(resize_patches(cut, self.config.patch_size).flatten(1, 2))  # W, V'·P, H, Wd
+        return torch.stack(stacked, dim=2)
+
+    def forward(self, views: Tensor) -> Tensor:
+        """``views (W, V, samples)`` → ``(W, V'·P, C, H, Wd)``."""
+        return self.patches(self.normalized(self.spectrograms(views)))
+
+    def gain_directions(self) -> Tensor:
+        """``(C, H, 1)``: how each row of a network input moves when the audio is 1 dB louder (each
+        feature's :meth:`~stasc.features.registry.FeatureTransform.gain_response`, normalised and resized)."""
+        height = self.config.patch_size[0]
+        rows = [resize_patches(self.normalize_scale(c, t.gain_response()[:, None]), (height, 1))
+                for c, t in enumerate(self.feature_transforms())]
+        return torch.stack(rows)
+
+    def normalize_scale(self, feature: int, offset: Tensor) -> Tensor:
+        """An offset ``(R, 1)`` in the feature's units as the normaliser maps it (divided by the row std)."""
+        return offset / getattr(self, f"std_{feature}").to(offset.dtype).cpu()
+
+    def cached_patch(self, windows: Sequence[np.ndarray], view_means: Sequence[np.ndarray] | None) -> Tensor:
+        """One training patch ``(C, H, Wd)`` from each feature's cached window ``(R, ≤ width)``;
+        ``view_means`` are the whole view's row means ``(R, 1)`` when ``clip_norm`` is ``mean``
+        (a training clip is normalised over all of itself, as a prediction window is)."""
+        channels = []
+        for c, window in enumerate(windows):
+            patch = torch.from_numpy(np.array(window, dtype=np.float32))  # a copy: the cache is read-only
+            if view_means is not None:
+                patch = patch - torch.from_numpy(view_means[c])
+            patch = pad_to_width(self.normalize(c, patch), self.config.patch_width)
+            channels.append(resize_patches(patch, self.config.patch_size))
+        return torch.stack(channels)

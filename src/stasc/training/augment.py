@@ -1,0 +1,78 @@
+"""Augmentation of training patches (not in the paper, off in its presets): random time shift, gain,
+and frequency/time masking (SpecAugment, Park et al. 2019). Mixup is :mod:`stasc.training.mixup`.
+
+Each draws per patch from the training module's seeded generator, so a run is reproducible; the
+training module applies them only in training steps, never to validation, test or prediction.
+Dimension letters: B patches, C channels (stacked features), H rows, W frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from stasc.config import AugmentConfig
+
+
+def _to_device(values: Tensor, like: Tensor) -> Tensor:
+    """``values`` on ``like``'s device; from pinned memory on CUDA, so the copy does not wait for the GPU."""
+    if not like.is_cuda:
+        return values
+    return values.pin_memory().to(like.device, non_blocking=True)
+
+
+def _band_mask(rng: np.random.Generator, n_patches: int, n_masks: int, max_width: int, size: int) -> np.ndarray:
+    """``(n_patches, size)`` booleans: True inside any of the patch's ``n_masks`` random bands."""
+    max_width = min(max_width, size)
+    widths = rng.integers(0, max_width + 1, size=(n_patches, n_masks))
+    starts = (rng.random((n_patches, n_masks)) * (size - widths + 1)).astype(np.int64)
+    index = np.arange(size)
+    inside = (index >= starts[..., None]) & (index < (starts + widths)[..., None])  # B, masks, size
+    return np.asarray(inside.any(axis=1))
+
+
+def mask_patches(
+    patches: Tensor, *, freq_masks: int, freq_max_width: int, time_masks: int, time_max_width: int,
+    rng: np.random.Generator,
+) -> Tensor:
+    """``patches (B, C, H, W)`` with random row bands and frame spans set to 0, the training mean of
+    the normalised features (all channels alike)."""
+    n, _, rows, frames = patches.shape
+    keep = torch.ones(n, 1, rows, frames, dtype=torch.bool)
+    if freq_masks > 0 and freq_max_width > 0:
+        keep &= ~torch.from_numpy(_band_mask(rng, n, freq_masks, freq_max_width, rows))[:, None, :, None]
+    if time_masks > 0 and time_max_width > 0:
+        keep &= ~torch.from_numpy(_band_mask(rng, n, time_masks, time_max_width, frames))[:, None, None, :]
+    return patches * _to_device(keep, patches).to(patches.dtype)
+
+
+def shift_patches(patches: Tensor, *, max_shift: int, rng: np.random.Generator) -> Tensor:
+    """Roll each patch along time by its own whole number of frames in ``[-max_shift, max_shift]``."""
+    n, _, _, frames = patches.shape
+    shifts = rng.integers(-max_shift, max_shift + 1, size=n)
+    source = (np.arange(frames)[None] - shifts[:, None]) % frames  # B, W: output frame t ← input frame t − shift
+    index = _to_device(torch.from_numpy(source), patches)
+    return torch.gather(patches, 3, index[:, None, None, :].expand_as(patches))
+
+
+def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.random.Generator) -> Tensor:
+    """Add ``g · directions`` to each patch, ``g`` uniform in ``[-max_db, max_db]`` dB per patch;
+    ``directions (C, H, 1)`` is how a network input moves per dB (:meth:`FrontEnd.gain_directions`)."""
+    gains = torch.from_numpy(rng.uniform(-max_db, max_db, size=patches.shape[0]).astype(np.float32))
+    gains = _to_device(gains, patches).to(patches.dtype)
+    return patches + gains[:, None, None, None] * directions.to(patches.device, patches.dtype)[None]
+
+
+def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator) -> Tensor:
+    """Every augmentation ``config`` turns on, in the order shift → gain → masks (a mask stays at the mean)."""
+    if patches.ndim != 4:
+        raise ValueError(f"expected patches (B, C, H, W), got shape {tuple(patches.shape)}")
+    if config.time_shift > 0:
+        patches = shift_patches(patches, max_shift=config.time_shift, rng=rng)
+    if config.gain_db > 0:
+        patches = gain_patches(patches, max_db=config.gain_db, directions=gain_directions, rng=rng)
+    if (config.freq_masks and config.freq_max_width) or (config.time_masks and config.time_max_width):
+        patches = mask_patches(patches, freq_masks=config.freq_masks, freq_max_width=config.freq_max_width,
+                               time_masks=config.time_masks, time_max_width=config.time_max_width, rng=rng)
+    return patches

@@ -1,0 +1,145 @@
+"""Augmentation of training patches (time shift, gain, frequency/time masks): what each does, how
+much, reproducibly from the seed, and only in training steps."""
+
+import numpy as np
+import pytest
+import torch
+
+from stasc.config import AugmentConfig, ConfigError, ExperimentConfig, load_experiment
+from stasc.features.frontend import FrontEnd
+from stasc.features.patches import Normalizer
+from stasc.training.augment import augment, gain_patches, mask_patches, shift_patches
+
+
+def masked(patches: torch.Tensor, seed: int = 0, **settings: int) -> torch.Tensor:
+    options = {"freq_masks": 0, "freq_max_width": 8, "time_masks": 0, "time_max_width": 16, **settings}
+    return mask_patches(patches, rng=np.random.default_rng(seed), **options)
+
+
+def test_frequency_masks_zero_whole_rows_of_every_channel_within_the_width() -> None:
+    patches = torch.rand(200, 2, 40, 64) + 1.0  # no zeros of its own
+    out = masked(patches, freq_masks=1, freq_max_width=8)
+    zero_rows = (out == 0).all(dim=3)  # B, C, rows
+    assert torch.equal(zero_rows[:, 0], zero_rows[:, 1])  # both channels masked alike
+    widths = zero_rows[:, 0].sum(1)
+    assert widths.max() <= 8 and widths.min() == 0 and len(set(widths.tolist())) == 9  # 0..8 all drawn
+    # one band per patch: the zeroed rows are adjacent
+    for row in zero_rows[:, 0]:
+        index = torch.nonzero(row).flatten()
+        assert len(index) == 0 or index[-1] - index[0] + 1 == len(index)
+    untouched = ~zero_rows[:, 0]
+    assert torch.equal(out[:, 0][untouched], patches[:, 0][untouched])
+
+
+def test_time_masks_zero_whole_columns_and_two_masks_cover_more() -> None:
+    patches = torch.rand(500, 1, 40, 64) + 1.0
+    one = (masked(patches, time_masks=1, time_max_width=16) == 0).all(dim=2).float().mean()
+    two = (masked(patches, time_masks=2, time_max_width=16) == 0).all(dim=2).float().mean()
+    assert 0.09 < one < 0.16  # a mean width of 8 of 64 frames: 12.5 %
+    assert two > one * 1.6
+
+
+def test_masking_is_reproducible_and_zero_settings_change_nothing() -> None:
+    patches = torch.rand(16, 1, 40, 64)
+    assert torch.equal(masked(patches, 3, freq_masks=2, time_masks=2), masked(patches, 3, freq_masks=2, time_masks=2))
+    assert not torch.equal(masked(patches, 3, freq_masks=2), masked(patches, 4, freq_masks=2))
+    assert torch.equal(masked(patches, freq_masks=0, time_masks=0), patches)
+    assert torch.equal(masked(patches, freq_masks=3, freq_max_width=0), patches)
+    # a width beyond the patch is clipped to it
+    assert (masked(patches, freq_masks=1, freq_max_width=500) == 0).all(dim=3).sum(1).max() <= 40
+
+
+def test_time_shift_rolls_each_patch_by_its_own_whole_number_of_frames() -> None:
+    patches = torch.rand(300, 2, 8, 32)
+    out = shift_patches(patches, max_shift=5, rng=np.random.default_rng(0))
+    shifts = []
+    for original, moved in zip(patches, out):
+        found = [k for k in range(-5, 6) if torch.equal(torch.roll(original, k, dims=-1), moved)]
+        assert len(found) == 1  # every channel rolled by the same amount
+        shifts.append(found[0])
+    assert set(shifts) == set(range(-5, 6))  # every shift in [-5, 5] drawn, none beyond
+    assert torch.equal(shift_patches(patches, max_shift=5, rng=np.random.default_rng(0)), out)
+
+
+def test_gain_adds_the_feature_direction_scaled_by_a_draw_per_patch() -> None:
+    patches = torch.zeros(400, 2, 4, 6)
+    directions = torch.tensor([[1.0, 0.5, 0.0, -1.0], [2.0, 2.0, 2.0, 2.0]])[:, :, None]  # C, H, 1
+    out = gain_patches(patches, max_db=6.0, directions=directions, rng=np.random.default_rng(1))
+    gains = out[:, 1, 0, 0] / 2.0  # channel 1 moves 2 per dB on every row
+    assert gains.abs().max() <= 6.0 and gains.min() < -5.5 and gains.max() > 5.5  # uniform over [-6, 6]
+    torch.testing.assert_close(out, gains[:, None, None, None] * directions[None].expand(400, 2, 4, 6))
+
+
+def test_gain_directions_follow_each_feature_and_its_normaliser() -> None:
+    config = ExperimentConfig.parse({
+        "input": {"features": [{"kind": "logmel", "n_mels": 40, "n_fft": 1024, "hop_length": 512},
+                               {"kind": "mfcc", "n_mels": 40, "n_mfcc": 20, "n_fft": 1024, "hop_length": 512}],
+                  "patch_size": [40, 64]},
+        "model": {"in_channels": 2, "input_size": [40, 64], "width_multiplier": 0.0625},
+    })
+    stds = [np.full(40, 2.0, np.float32), np.linspace(1, 4, 20).astype(np.float32)]
+    front = FrontEnd(config.input, [Normalizer(np.zeros(len(s), np.float32), s) for s in stds])
+    directions = front.gain_directions()  # 2, 40, 1
+    torch.testing.assert_close(directions[0, :, 0], torch.full((40,), 0.5))  # +1 dB on every band / std 2
+    # MFCC: all of a louder input is in c0 (√40 for the orthonormal DCT, std 1), then resized from 20 to 40 rows
+    c0 = torch.zeros(1, 1, 20, 1)
+    c0[0, 0, 0, 0] = 40**0.5
+    resized = torch.nn.functional.interpolate(c0, size=(40, 1), mode="bilinear", align_corners=False)[0, 0, :, 0]
+    torch.testing.assert_close(directions[1, :, 0], resized, atol=1e-4, rtol=0)
+    assert directions[1, 0, 0] > 6.3 and directions[1, 4:, 0].abs().max() < 1e-4
+
+
+def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
+    patches = torch.rand(32, 1, 16, 32) + 1.0
+    directions = torch.ones(1, 16, 1)
+    off = AugmentConfig()
+    assert not off.enabled
+    assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
+    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_masks=1, time_masks=1)
+    a = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
+    b = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
+    assert torch.equal(a, b) and a.shape == patches.shape
+    assert not torch.equal(a, augment(patches, on, gain_directions=directions, rng=np.random.default_rng(6)))
+    masked_any = (a == 0).all(dim=2).any() or (a == 0).all(dim=3).any()
+    assert masked_any  # the masks come last: what they cover stays exactly at the mean
+    with pytest.raises(ValueError, match=r"expected patches \(B, C, H, W\)"):
+        augment(torch.zeros(3, 40, 64), on, gain_directions=directions, rng=np.random.default_rng(0))
+
+
+def test_settings_are_checked_and_off_in_the_paper_presets() -> None:
+    for preset in ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup"):
+        assert not load_experiment(preset).augment.enabled, preset
+    assert load_experiment("sample", {"augment": {"freq_masks": 2}}).augment.enabled
+    with pytest.raises(ConfigError, match=r"augment.time_max_width: input should be greater than or equal to 0"):
+        load_experiment("sample", {"augment": {"time_max_width": -1}})
+    with pytest.raises(ConfigError, match=r"augment.gain_db: input should be a finite number"):
+        load_experiment("sample", {"augment": {"gain_db": float("inf")}})
+
+
+def test_augmentation_runs_in_training_steps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stasc.training import module as module_file
+    from stasc.training.module import SceneClassifier
+
+    config = ExperimentConfig.parse({
+        "input": {"features": [{"kind": "logmel", "n_mels": 32, "n_fft": 512, "hop_length": 256}],
+                  "patch_size": [32, 32]},
+        "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3},
+        "augment": {"time_shift": 4, "gain_db": 3.0},
+    })
+    module = SceneClassifier.create(config, ["a", "b", "c"], [Normalizer(np.zeros(32), np.ones(32))])
+    calls = []
+    monkeypatch.setattr(module_file, "augment", lambda x, *a, **k: calls.append(x.shape) or x)
+    batch = (torch.randn(4, 1, 32, 32), torch.tensor([0, 1, 2, 0]), torch.tensor([0, 0, 1, 1]))
+
+    class Trainer:  # the little of a Lightning trainer that the steps read
+        from lightning.pytorch.trainer.states import TrainerFn, TrainerState
+
+        state = TrainerState(fn=TrainerFn.VALIDATING)
+        world_size = 1
+
+    module._trainer = Trainer()  # type: ignore[assignment]
+    monkeypatch.setattr(module, "log", lambda *a, **k: None)
+    module.validation_step(batch, 0)
+    assert calls == []  # validation (and the test pass, the same step) never augments
+    module.training_step(batch, 0)
+    assert calls == [(4, 1, 32, 32)]
