@@ -190,20 +190,10 @@ def view_names(n_channels: int, *, mono_views: MonoViews = 1) -> list[str]:
     return ["left", "right", "mid"]
 
 
-def load_views(
-    path: str | Path, sample_rate: int, *, mono_views: MonoViews = 1, channels: int | None = None
-) -> Tensor:
-    """Load a file, resample it to ``sample_rate`` and return float32 views ``(views, samples)``.
-
-    ``channels``: when given (1 or 2), the file must have that many channels (mono vs stereo),
-    so every clip of a dataset gives the same number of views.
-    """
-    audio = load(path)
-    n_channels = audio.samples.shape[0]
-    if channels is not None and (n_channels >= 2) != (channels >= 2):
-        raise AudioError(path, f"has {n_channels} channel(s); this dataset expects {channels}")
-    samples = resample(audio.samples, audio.sample_rate, sample_rate)
-    return channel_views(torch.from_numpy(samples), mono_views=mono_views)
+def load_views(path: str | Path, sample_rate: int, *, mono_views: MonoViews = 1) -> Tensor:
+    """A whole file's float32 views ``(views, samples)`` at ``sample_rate``: :func:`stream_views` joined
+    (the one definition of decode → resample → views)."""
+    return torch.cat(list(stream_views(path, sample_rate, mono_views=mono_views)), dim=1)
 
 
 # frames decoded per read when streaming: ~1.4 s at 48 kHz, a few MB whatever the file's length

@@ -11,10 +11,8 @@ writes a bare one (``Predictor.save``).
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from stasc.atomic import replacing
 from stasc.config import ConfigError, ExperimentConfig
 from stasc.features.patches import Normalizer
 from stasc.versions import versions
@@ -64,12 +63,8 @@ def save(path: str | Path, *, weights: Mapping[str, Tensor], section: dict[str, 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {f"model.{k}": v.detach().cpu() for k, v in weights.items()}
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with replacing(path) as tmp:
         torch.save({"state_dict": state, "stasc": section}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

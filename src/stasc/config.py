@@ -8,8 +8,6 @@ Presets live in ``stasc/presets/*.yaml``; a YAML with a duplicate key or nothing
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BeforeValidator, Field, NonNegativeFloat, PositiveFloat, SerializeAsAny, model_validator
 
+from stasc.atomic import write_text
 from stasc.features.registry import FeatureSettings, feature_settings, parse_feature
 from stasc.models.config import ModelConfig
 from stasc.schema import ConfigError, NonNegativeInt, PositiveInt, Section, StrictInt
@@ -270,10 +269,4 @@ def load_experiment(preset: str | Path, overrides: Mapping[str, Any] | None = No
 
 def save_experiment(config: ExperimentConfig, path: str | Path) -> None:
     """Write the resolved configuration as YAML, atomically (a uniquely named temporary file renamed)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -19,8 +19,6 @@ member and one per vote.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from stasc.atomic import write_text
+from stasc.evaluation.devices import breakdown
 from stasc.evaluation.predictions import Predictions, concat, write_predictions
 from stasc.evaluation.report import PAPER_TABLE2, write_report
 from stasc.evaluation.runs import run_predictions, run_protocol
@@ -112,10 +112,12 @@ VOTES: dict[str, Callable[[Sequence[Predictions]], Predictions]] = {"majority vo
 
 def build_ensemble(runs: list[Path], out: Path) -> dict[str, Any]:
     """Vote the test-clip decisions of ``runs`` fold by fold and write the report into ``out``."""
-    if len(runs) < 2:
-        raise ValueError(f"an ensemble needs at least 2 runs, got {len(runs)}")
-    dirs = [RunDir(run) for run in runs]
-    names = [d.name() for d in dirs]
+    # a run repeated over seeds contributes each seed's run (the seeds of one preset can be the members)
+    dirs = [member for run in runs for member in (RunDir(run).seed_runs() or [RunDir(run)])]
+    if len(dirs) < 2:
+        raise ValueError(f"an ensemble needs at least 2 runs, got {len(dirs)}")
+    runs = [d.root for d in dirs]
+    names = [f"{d.name()}, {d.root.name}" if d.root.name.startswith("seed-") else d.name() for d in dirs]
     if len(set(names)) != len(names):
         names = [f"{name} #{i + 1}" for i, name in enumerate(names)]
     members = {name: concat(run_predictions(d)) for name, d in zip(names, dirs)}
@@ -134,23 +136,19 @@ def build_ensemble(runs: list[Path], out: Path) -> dict[str, Any]:
         voted = vote(list(members.values()))
         write_predictions(out / f"{vote_name.replace(' ', '_')}_predictions.csv", voted)
         rows[vote_name] = voted.by_fold()
-    _atomic_json(out / ENSEMBLE_FILE, {"members": [str(run.resolve()) for run in runs], "names": names})
+    write_text(out / ENSEMBLE_FILE, json.dumps({"members": [str(run.resolve()) for run in runs], "names": names},
+                                               indent=2))
     notes = [
         "majority vote: each member votes its clip-level class; most votes wins; a tie goes to the tied class "
         "with the largest probability summed over the members (then the first in class order)",
         "soft vote: the mean of the members' clip probabilities",
     ]
+    attributes = [split.read_result().get("attributes", {}) for split in dirs[0].test_splits()]
+    devices = breakdown(rows["majority vote"], attributes)
+    if devices:
+        notes.append("the results by device and city are the majority vote's")
     return write_report(out, title=f"ensemble of {len(runs)} runs", rows=rows, notes=notes, paper=PAPER_TABLE2,
-                        protocol=run_protocol(dirs[0]))
-
-
-def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+                        protocol=run_protocol(dirs[0]), breakdown=devices)
 
 
 def is_ensemble(folder: Path) -> bool:

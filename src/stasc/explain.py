@@ -10,14 +10,13 @@ distributions (they sum to 1).
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from stasc.atomic import replacing
 from stasc.audio import probe, stream_windows, view_names
 from stasc.features.patches import patch_starts
 from stasc.inference import Predictor
@@ -114,11 +113,9 @@ def plot_explanation(explanation: Explanation, out: str | Path) -> Path:
     ax_band.barh(edges[:-1], explanation.bands, height=np.diff(edges), align="edge", color="tab:green", alpha=0.7)
     ax_band.set_xlabel("band\nattention")
     ax_band.tick_params(labelleft=False)
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.tmp.png")
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, out)
+        with replacing(out, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return out

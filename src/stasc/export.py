@@ -20,8 +20,6 @@ of every input. Everything after the spectrograms is the model's own front end
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +29,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from stasc.atomic import replacing, write_text
 from stasc.features.frontend import FrontEnd
 from stasc.inference import CheckpointError, Predictor
 from stasc.models.dcnn import DCNN
@@ -126,23 +125,17 @@ def export_model(
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")  # written whole, then renamed
-    try:
-        with warnings.catch_warnings():
-            # the window's shapes are fixed by design (one graph per window length); TorchScript is still
-            # what libtorch deployments load, deprecated in Python or not
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated.*")
-            if format == "onnx":
-                _export_onnx(pipeline, examples, tmp, report)
-            else:
-                traced = torch.jit.trace(pipeline, tuple(examples), check_trace=False)
-                torch.jit.save(traced, str(tmp), _extra_files={"stasc.json": json.dumps(report.metadata())})
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    sidecar = Path(f"{out}.json")
-    sidecar.write_text(json.dumps({**asdict(report), "path": str(report.path)}, indent=2))
+    with replacing(out) as tmp, warnings.catch_warnings():  # written whole, then renamed
+        # the window's shapes are fixed by design (one graph per window length); TorchScript is still
+        # what libtorch deployments load, deprecated in Python or not
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated.*")
+        if format == "onnx":
+            _export_onnx(pipeline, examples, tmp, report)
+        else:
+            traced = torch.jit.trace(pipeline, tuple(examples), check_trace=False)
+            torch.jit.save(traced, str(tmp), _extra_files={"stasc.json": json.dumps(report.metadata())})
+    write_text(Path(f"{out}.json"), json.dumps({**asdict(report), "path": str(report.path)}, indent=2))
     return report
 
 

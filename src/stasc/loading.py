@@ -6,9 +6,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from stasc.ensemble import averaged, ensemble_members, is_ensemble, majority
 from stasc.inference import CheckpointError, Predictor, WindowModel
 from stasc.runs import RunDir
+
+
+def check_device(device: str) -> str:
+    """``device`` when this machine has it; a clear error for a GPU that is not there."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"--device {device}: not a device name (cpu, cuda, cuda:N): {err}") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: this machine has no CUDA device (or this torch build has no CUDA)")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return device
 
 
 def run_predictors(run: Path, *, device: str = "cpu", batch_size: int = 64) -> list[Predictor]:
@@ -22,6 +38,7 @@ def run_predictors(run: Path, *, device: str = "cpu", batch_size: int = 64) -> l
 def model_predictors(path: Path, *, device: str = "cpu", batch_size: int = 64) -> list[Predictor]:
     """A checkpoint's model, or a run folder's models (for export and explain, which need PyTorch models)."""
     path = Path(path)
+    check_device(device)
     if not path.exists():
         raise CheckpointError(f"{path}: not found (no such checkpoint or run folder)")
     if path.is_file():
@@ -34,6 +51,7 @@ def model_predictors(path: Path, *, device: str = "cpu", batch_size: int = 64) -
 def load_model(path: str | Path, *, device: str = "cpu", batch_size: int = 64) -> WindowModel:
     """The model ``--model PATH`` names (see the module docstring)."""
     path = Path(path)
+    check_device(device)
     if path.is_file() and path.suffix == ".onnx":
         from stasc.exported import OnnxModel  # onnxruntime is only needed for exported models
 

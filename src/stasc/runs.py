@@ -14,6 +14,9 @@ Splits are ``fold-N`` (cross-validation: fold N is the test fold), ``official`` 
 official train/test split) and ``final`` (every labelled clip but the validation part: the model
 to use on new audio). A run folder is one model everywhere: its ``final`` split when that is
 finished, else the average of its finished folds' models (:meth:`RunDir.model_checkpoints`).
+
+A run repeated over seeds (``--seeds N``) holds one run folder per seed, ``RUN/seed-S/``, each
+laid out as above with the same folds; its model is the average of theirs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ OFFICIAL_SPLIT = "official"
 
 def fold_split(fold: int) -> str:
     return f"fold-{fold}"
+
+
+def seed_run(seed: int) -> str:
+    return f"seed-{seed}"
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,16 @@ class RunDir:
         """The finished splits that scored held-out clips (folds, official): what reports show."""
         return [s for s in self.finished_splits() if s.name != FINAL_SPLIT]
 
+    def seed_runs(self) -> list[RunDir]:
+        """The run of each seed of a run repeated over seeds (``RUN/seed-S/``), by seed; [] otherwise."""
+        found = [RunDir(p) for p in self.root.glob("seed-*") if RunDir.is_run(p) and p.name[5:].lstrip("-").isdigit()]
+        return sorted(found, key=lambda run: int(run.root.name[5:]))
+
     def model_checkpoints(self) -> list[Path]:
         """The checkpoints that make this run's model: ``final`` alone when it is finished, else every
-        finished split's (their probabilities are averaged)."""
+        finished split's (their probabilities are averaged); over seeds, every seed run's."""
+        if self.seed_runs():
+            return [c for run in self.seed_runs() for c in run.model_checkpoints()]
         final = self.split(FINAL_SPLIT)
         if final.finished and final.best.is_file():
             return [final.best]

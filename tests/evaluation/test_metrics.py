@@ -47,6 +47,27 @@ def test_macro_accuracy_is_sklearns_balanced_accuracy_on_unbalanced_sets() -> No
     assert clip_metrics(lopsided)["accuracy"] == 0.9 and clip_metrics(lopsided)["macro_accuracy"] == 0.5
 
 
+def test_class_wise_log_loss_and_the_accuracy_interval_match_scikit_learn_and_scipy() -> None:
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(5)
+    truth = rng.choice(3, size=80, p=[0.5, 0.3, 0.2])
+    probs = rng.dirichlet(np.ones(3), size=80)
+    probs[np.arange(80), truth] += 1.0
+    probs /= probs.sum(1, keepdims=True)
+    metrics = clip_metrics(predictions(0, probs.tolist(), [CLASSES[i] for i in truth]))
+    for i, name in enumerate(CLASSES):
+        expected = log_loss(truth[truth == i], probs[truth == i], labels=[0, 1, 2])
+        assert metrics["class_wise_log_loss"][name] == pytest.approx(expected, rel=1e-12)
+    assert metrics["mean_class_wise_log_loss"] == pytest.approx(np.mean(list(metrics["class_wise_log_loss"].values())))
+    hits = int((probs.argmax(1) == truth).sum())
+    interval = binomtest(hits, 80).proportion_ci(confidence_level=0.95, method="wilson")
+    assert metrics["accuracy_ci95"] == pytest.approx([interval.low, interval.high], abs=1e-9)
+    missing = clip_metrics(predictions(0, [[0.9, 0.05, 0.05]], ["airport"]))
+    assert missing["class_wise_log_loss"]["bus"] is None  # no clips of the class: no loss, left out of the mean
+    assert missing["mean_class_wise_log_loss"] == pytest.approx(-np.log(0.9))
+
+
 def test_log_loss_matches_sklearn_and_clips_certain_mistakes() -> None:
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(3), size=30)

@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     table = sample_table()
     print(f"sample: ESC-10, {len(table)} clips, {len(table.classes)} classes ({', '.join(table.classes)}), "
-          f"official folds {', '.join(map(str, sorted(set(table.folds or ()))))}")
+          f"official folds {', '.join(map(str, sorted(set(table.folds or ()))))}", flush=True)
     config = load_experiment("envsound", parse_assignments(args.overrides))
     run_dir = args.out / "run"
     result = train_fold(config, table, run_dir, fold=args.fold, cache_root=args.out / "cache", resume=True,

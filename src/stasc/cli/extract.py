@@ -11,6 +11,7 @@ from stasc.config import ConfigError, ExperimentConfig, load_experiment, merge, 
 from stasc.data import find_unreadable
 from stasc.extraction import extract, parse_shard, summarize
 from stasc.features import feature_kinds, named_features
+from stasc.loading import check_device
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +70,7 @@ def experiment(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_device(args.device)
     config = experiment(args)
     shard = parse_shard(args.shard)
     table = load_table(args)

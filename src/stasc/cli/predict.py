@@ -12,13 +12,12 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from stasc.atomic import write_text
 from stasc.audio import audio_suffixes
 from stasc.inference import FileFailure, FilePrediction, predict_files
 from stasc.loading import load_model
@@ -250,9 +249,4 @@ def run(args: argparse.Namespace) -> int:
 def _rewrite(path: Path, lines: list[str]) -> None:
     """Replace ``path`` with ``lines`` atomically (the kept part of an earlier output, or a header)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, "".join(line + "\n" for line in lines))

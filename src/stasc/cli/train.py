@@ -17,7 +17,7 @@ from stasc.cli.options import (
 from stasc.evaluation.report import format_table
 from stasc.evaluation.runs import evaluate_run
 from stasc.runs import RunDir
-from stasc.training.cross_validation import cross_validate, train_final, train_fold, train_official
+from stasc.training.cross_validation import cross_validate, seed_runs, train_final, train_fold, train_official
 from stasc.training.distributed import is_main_process
 
 DEFAULT_CACHE = Path(os.environ.get("STASC_CACHE", "stasc-cache"))
@@ -68,6 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_folds_arguments(train)
     train.add_argument("--split", choices=("official",), help="the dataset's official train/test split (TAU fold 1)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--seeds", type=int, default=1,
+                       help="train the split with N training seeds (RUN/seed-S/, the same folds) (default: 1)")
     train.set_defaults(func=run_train)
 
     cv = subparsers.add_parser(
@@ -82,17 +84,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog="examples:\n"
         "  stasc cv --data ../shared/data/esc10/labels.csv --preset envsound --out runs/envsound\n"
         "  stasc cv --data TAU-urban-acoustic-scenes-2019-development --preset mfcc-stap-mixup --k 5 --out runs/msm\n"
-        "  stasc cv --data ../shared/data/fsdd/labels.csv --preset sample --k 5 --out runs/fsdd",
+        "  stasc cv --data ../shared/data/fsdd/labels.csv --preset sample --k 5 --out runs/fsdd\n"
+        "  stasc cv --data ../shared/data/esc10/labels.csv --preset envsound --seeds 3 --out runs/envsound-3seeds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_experiment_arguments(cv)
     add_folds_arguments(cv)
+    cv.add_argument("--seeds", type=int, default=1,
+                    help="repeat every split with N training seeds (train.seed, +1, …) on the same folds and report "
+                    "the mean ± std over seeds as well as folds, as the DCASE baselines do (default: 1)")
     cv.set_defaults(func=run_cv)
 
 
 def _report(run: Path) -> None:
     summary = evaluate_run(run)
     print(format_table(summary["rows"]))
+    if summary.get("over_seeds"):
+        seeds = summary["over_seeds"]
+        print(f"over {len(summary['rows'])} seeds: accuracy {100 * seeds['accuracy']['mean']:.1f} ± "
+              f"{100 * seeds['accuracy']['std']:.1f} %, macro accuracy {100 * seeds['macro_accuracy']['mean']:.1f} ± "
+              f"{100 * seeds['macro_accuracy']['std']:.1f} %")
     print(f"protocol: {summary['protocol']['description']}")
     print(f"report: {summary['paths']['report.md']}")
 
@@ -101,14 +112,18 @@ def run_train(args: argparse.Namespace) -> int:
     config, table = load_config(args), load_table(args)
     options = {"cache_root": args.cache, "resume": args.resume, "progress": not args.no_progress,
                "workers": args.workers}
-    if args.split == "official":
-        if args.fold is not None:
-            raise ValueError("--split official and --fold exclude each other")
-        result = train_official(config, table, args.data, args.out, **options)
-    elif args.fold is not None:
-        result = train_fold(config, table, args.out, fold=args.fold, k=args.k, folds_kind=args.folds, **options)
-    else:
-        result = train_final(config, table, args.out, **options)
+    if args.split == "official" and args.fold is not None:
+        raise ValueError("--split official and --fold exclude each other")
+    members = ([(config, args.out)] if args.seeds == 1 else
+               [(c, m.root) for c, m in seed_runs(config, table, args.out, seeds=args.seeds, k=args.k,
+                                                   folds_kind=args.folds)])
+    for seeded, out in members:
+        if args.split == "official":
+            result = train_official(seeded, table, args.data, out, **options)
+        elif args.fold is not None:
+            result = train_fold(seeded, table, out, fold=args.fold, k=args.k, folds_kind=args.folds, **options)
+        else:
+            result = train_final(seeded, table, out, **options)
     if not is_main_process():
         return 0
     chosen = (f"selected epoch {result.selected_epoch + 1} (selection score {result.selection_score:.4f})"
@@ -118,7 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
               f"(the final model: predict and export use it)")
         return 0
     print(f"{result.split}: test clip accuracy {result.test_accuracy:.4f}; {chosen}, {result.epochs} epochs")
-    if RunDir(args.out).test_splits():
+    if RunDir(args.out).test_splits() or any(m.test_splits() for m in RunDir(args.out).seed_runs()):
         _report(args.out)
     return 0
 
@@ -126,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_cv(args: argparse.Namespace) -> int:
     config, table = load_config(args), load_table(args)
     cross_validate(config, table, args.out, k=args.k, folds_kind=args.folds, cache_root=args.cache,
-                   progress=not args.no_progress, workers=args.workers)
+                   progress=not args.no_progress, workers=args.workers, seeds=args.seeds)
     if is_main_process():
         _report(args.out)
     return 0

@@ -9,8 +9,6 @@ is on both sides of it.
 from __future__ import annotations
 
 import csv
-import os
-import uuid
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Literal
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
+from stasc.atomic import replacing
 from stasc.data.layouts.csv import read_rows
 from stasc.data.table import ClipTable, DatasetError
 
@@ -127,16 +126,11 @@ def write_folds(path: str | Path, table: ClipTable, folds: np.ndarray) -> None:
     """Write ``filename,label,group,fold`` atomically (a uniquely named temporary file renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["filename", "label", "group", "fold"])
-            for row in zip(table.files, table.labels, table.groups, folds.tolist()):
-                writer.writerow(row)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["filename", "label", "group", "fold"])
+        for row in zip(table.files, table.labels, table.groups, folds.tolist()):
+            writer.writerow(row)
 
 
 def read_folds(path: str | Path, table: ClipTable) -> np.ndarray:

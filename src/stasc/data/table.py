@@ -21,7 +21,9 @@ class ClipTable:
     ``groups`` holds the recording location (TAU ``identifier``), source recording or speaker,
     which a split keeps on one side; a clip without a group is its own group. ``folds`` holds the
     dataset's own cross-validation fold of every clip (ESC-50's and UrbanSound8K's ``fold``
-    column), or None. ``source`` is the metadata file the table came from (for messages).
+    column), or None. ``devices`` and ``cities`` hold each clip's recording device (TAU 2020's
+    ``a``, ``b``, ``c``, ``s1`` … ``s6``) and city where the metadata or the file names tell them, else
+    None. ``source`` is the metadata file the table came from (for messages).
     """
 
     audio_root: Path
@@ -31,13 +33,17 @@ class ClipTable:
     classes: tuple[str, ...] = field(default=())
     folds: tuple[int, ...] | None = None
     source: Path | None = None
+    devices: tuple[str, ...] | None = None
+    cities: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         where = self.source or self.audio_root
         if not (len(self.files) == len(self.labels) == len(self.groups)):
             raise DatasetError(f"{where}: files, labels and groups must have the same length")
-        if self.folds is not None and len(self.folds) != len(self.files):
-            raise DatasetError(f"{where}: {len(self.folds)} folds for {len(self.files)} clips")
+        for name in ("folds", "devices", "cities"):
+            values = getattr(self, name)
+            if values is not None and len(values) != len(self.files):
+                raise DatasetError(f"{where}: {len(values)} {name} for {len(self.files)} clips")
         dupes = sorted(name for name, count in Counter(self.files).items() if count > 1)
         if dupes:
             raise DatasetError(f"{where}: duplicate file names in metadata: {dupes[:5]}")
@@ -84,6 +90,8 @@ class ClipTable:
             self.classes,
             None if self.folds is None else tuple(self.folds[i] for i in indices),
             self.source,
+            None if self.devices is None else tuple(self.devices[i] for i in indices),
+            None if self.cities is None else tuple(self.cities[i] for i in indices),
         )
 
 

@@ -8,12 +8,13 @@ read them.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from stasc.atomic import replacing
 
 FIXED_COLUMNS = ("filename", "label", "fold")
 
@@ -91,14 +92,12 @@ def write_predictions(path: str | Path, predictions: Predictions) -> None:
     probabilities keep 8 significant digits."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
+    with replacing(path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*FIXED_COLUMNS, *predictions.classes])
         for name, label, fold, probs in zip(predictions.filenames, predictions.labels, predictions.folds,
                                             predictions.probabilities):
             writer.writerow([name, label, int(fold), *(f"{p:.8g}" for p in probs)])
-    os.replace(tmp, path)
 
 
 def read_predictions(path: str | Path) -> Predictions:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
-from stasc.evaluation import plots
+from stasc.atomic import write_text
+from stasc.evaluation import devices, plots
 from stasc.evaluation.metrics import cross_validation_summary
 from stasc.evaluation.predictions import Predictions
 
@@ -35,20 +34,22 @@ def _pct(value: float | None) -> str:
 
 
 def format_table(rows: dict[str, dict[str, Any]], paper: dict[str, float] | None = None) -> str:
-    """The paper's Table 2 layout for a terminal: accuracy and macro accuracy mean ± std, log loss,
-    per-fold accuracy.
+    """The paper's Table 2 layout for a terminal: accuracy and macro accuracy mean ± std, the pooled
+    accuracy's 95 % interval, log loss and class-wise log loss, per-fold accuracy.
 
     ``rows`` maps a row name to its :func:`cross_validation_summary` (``write_report(...)["rows"]``);
     ``paper`` adds a column of reference accuracies."""
     width = max([24, *(len(name) for name in rows)])
-    lines = [f"{'model':<{width}} {'accuracy (%)':>14} {'macro acc. (%)':>15} {'log loss':>9} {'folds':>5}  "
-             "per-fold accuracy (%)" + ("  paper (%)" if paper else "")]
+    lines = [f"{'model':<{width}} {'accuracy (%)':>14} {'95 % CI':>11} {'macro acc. (%)':>15} {'log loss':>9} "
+             f"{'CW loss':>8} {'folds':>5}  per-fold accuracy (%)" + ("  paper (%)" if paper else "")]
     lines.append("-" * len(lines[0]))
     for name, summary in rows.items():
         acc, macro = summary["accuracy"], summary["macro_accuracy"]
+        low, high = summary["pooled"]["accuracy_ci95"]
         per_fold = " ".join(_pct(f["accuracy"]) for f in summary["folds"])
-        line = (f"{name:<{width}} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {_pct(macro['mean']):>8} ± "
-                f"{_pct(macro['std']):<4} {summary['log_loss']['mean']:>9.3f} {summary['n_folds']:>5}  {per_fold}")
+        line = (f"{name:<{width}} {_pct(acc['mean']):>7} ± {_pct(acc['std']):<4} {_pct(low):>5}–{_pct(high):<5} "
+                f"{_pct(macro['mean']):>8} ± {_pct(macro['std']):<4} {summary['log_loss']['mean']:>9.3f} "
+                f"{summary['mean_class_wise_log_loss']['mean']:>8.3f} {summary['n_folds']:>5}  {per_fold}")
         if paper:
             line += f"  {_pct(paper[name]) if name in paper else '-':>9}"
         lines.append(line)
@@ -61,14 +62,17 @@ def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, lis
     if protocol:
         out += [f"**Protocol:** {protocol}.", ""]
     out += ["## Accuracy (clip level, mean ± std over folds)", ""]
-    header = ("| model | accuracy (%) | macro accuracy (%) | log loss | folds | per-fold accuracy (%) |"
-              + (" paper (%) |" if paper else ""))
+    header = ("| model | accuracy (%) | 95 % CI (pooled) | macro accuracy (%) | log loss | class-wise log loss | "
+              "folds | per-fold accuracy (%) |" + (" paper (%) |" if paper else ""))
     out += [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in rows.items():
         per_fold = ", ".join(_pct(f["accuracy"]) for f in s["folds"])
-        line = (f"| {name} | {_pct(s['accuracy']['mean'])} ± {_pct(s['accuracy']['std'])} | "
+        low, high = s["pooled"]["accuracy_ci95"]
+        line = (f"| {name} | {_pct(s['accuracy']['mean'])} ± {_pct(s['accuracy']['std'])} | {_pct(low)}–{_pct(high)} | "
                 f"{_pct(s['macro_accuracy']['mean'])} ± {_pct(s['macro_accuracy']['std'])} | "
-                f"{s['log_loss']['mean']:.3f} ± {s['log_loss']['std']:.3f} | {s['n_folds']} | {per_fold} |")
+                f"{s['log_loss']['mean']:.3f} ± {s['log_loss']['std']:.3f} | "
+                f"{s['mean_class_wise_log_loss']['mean']:.3f} ± {s['mean_class_wise_log_loss']['std']:.3f} | "
+                f"{s['n_folds']} | {per_fold} |")
         if paper:
             line += f" {_pct(paper[name]) if name in paper else '–'} |"
         out.append(line)
@@ -85,6 +89,15 @@ def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, lis
         if with_paper:
             line += f" {_pct(PAPER_TABLE3[c][0])} | {_pct(PAPER_TABLE3[c][1])} |"
         out.append(line)
+    out += ["", "## Class-wise log loss (mean ± std over folds; DCASE's ranking metric is their mean)", ""]
+    header = "| class | " + " | ".join(names) + " |"
+    out += [header, "|" + "---|" * (header.count("|") - 1)]
+    for c in classes:
+        cells = []
+        for n in names:
+            value = rows[n]["class_wise_log_loss"][c]
+            cells.append("–" if value["mean"] is None else f"{value['mean']:.3f} ± {value['std']:.3f}")
+        out.append(f"| {c} | " + " | ".join(cells) + " |")
     for name, s in rows.items():
         matrix = s["pooled"]["confusion_matrix"]
         out += ["", f"## Confusion matrix: {name} (all folds pooled; rows = true, columns = predicted)", "",
@@ -98,21 +111,11 @@ def _markdown(title: str, rows: dict[str, dict[str, Any]], images: dict[str, lis
     return "\n".join(out) + "\n"
 
 
-def _atomic_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def write_report(
     out_dir: str | Path, *, title: str, rows: dict[str, list[Predictions]],
     histories: dict[str, list[Path]] | None = None, notes: list[str] | None = None,
     paper: dict[str, float] | None = None, protocol: dict[str, Any] | None = None,
-    complexity: dict[str, list[str]] | None = None,
+    complexity: dict[str, list[str]] | None = None, breakdown: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Summaries of every row (a model or a vote: its per-fold predictions), written into ``out_dir``.
 
@@ -124,7 +127,8 @@ def write_report(
     ``histories[row]``, Lightning ``metrics.csv`` files, one per fold) and ``accuracy.png`` (more
     than one row). ``<row>`` is the row name with characters other than ``A-Za-z0-9_.-`` made ``-``.
     ``paper`` maps row names to reference accuracies (e.g. :data:`PAPER_TABLE2`); ``complexity`` maps a
-    row to the lines of its model's complexity (:meth:`stasc.complexity.Complexity.lines`).
+    row to the lines of its model's complexity (:meth:`stasc.complexity.Complexity.lines`);
+    ``breakdown`` the results by device and city (:func:`stasc.evaluation.devices.breakdown`).
     Returns ``{"rows": {row: summary}, "paths": {file name: path}}``.
     """
     if not rows:
@@ -151,13 +155,15 @@ def write_report(
         bars = plots.accuracy_bars(out / "accuracy.png", summaries, paper)
         images["*"] = [bars.name]
         paths[bars.name] = bars
-    paths["report.json"] = _atomic_text(out / "report.json", json.dumps(
+    paths["report.json"] = write_text(out / "report.json", json.dumps(
         {"title": title, "protocol": protocol or {}, "rows": summaries, "notes": notes or [], "paper": paper or {},
-         "complexity": complexity or {}}, indent=2))
+         "complexity": complexity or {}, "breakdown": breakdown or {}}, indent=2))
     described = (protocol or {}).get("description")
     text = _markdown(title, summaries, images, notes or [], paper, described)
+    if breakdown:
+        text += "\n".join(devices.markdown(breakdown)) + "\n"
     if complexity:
         text += "\n## Model complexity (torchinfo, as DCASE counts it)\n\n" + "".join(
             f"- {name}: " + "; ".join(lines) + "\n" for name, lines in complexity.items())
-    paths["report.md"] = _atomic_text(out / "report.md", text)
+    paths["report.md"] = write_text(out / "report.md", text)
     return {"rows": summaries, "paths": paths}

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stasc.complexity import model_complexity
 from stasc.config import load_experiment
+from stasc.evaluation.devices import breakdown
+from stasc.evaluation.metrics import cross_validation_summary
 from stasc.evaluation.predictions import Predictions, read_predictions
 from stasc.evaluation.protocol import Protocol
 from stasc.evaluation.report import write_report
@@ -32,9 +36,40 @@ def run_protocol(run: RunDir) -> dict[str, Any]:
     return Protocol.from_dict(only).to_dict()
 
 
+def over_seeds(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean ± std over seeds of each seed's mean over folds (accuracy, macro accuracy, log losses)."""
+    out = {}
+    for metric in ("accuracy", "macro_accuracy", "log_loss", "mean_class_wise_log_loss"):
+        values = np.array([row[metric]["mean"] for row in rows.values()], dtype=np.float64)
+        out[metric] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+    return out
+
+
+def evaluate_seeds(run: RunDir, notes: list[str] | None = None) -> dict[str, Any]:
+    """The report of a run repeated over seeds: each seed's run reported, and a report at the top
+    with one row per seed and the mean ± std over seeds."""
+    members = run.seed_runs()
+    for member in members:
+        evaluate_run(member)
+    name = run.name()
+    rows = {f"{name}, seed {member.root.name[5:]}": run_predictions(member) for member in members}
+    summaries = {key: cross_validation_summary(value) for key, value in rows.items()}
+    seeds = over_seeds(summaries)
+    lines = [f"over {len(members)} seeds (each the mean over its folds): "
+             + "; ".join(f"{metric} {100 * v['mean']:.1f} ± {100 * v['std']:.1f} %" if "accuracy" in metric else
+                         f"{metric} {v['mean']:.3f} ± {v['std']:.3f}" for metric, v in seeds.items())]
+    protocol = run_protocol(members[0])
+    result = write_report(run.root, title=f"{name}: {len(members)} seeds", rows=rows, notes=lines + list(notes or []),
+                          protocol=protocol)
+    return {"rows": result["rows"], "paths": result["paths"], "protocol": protocol, "over_seeds": seeds,
+            "breakdown": None}
+
+
 def evaluate_run(run: str | Path | RunDir, *, notes: list[str] | None = None) -> dict[str, Any]:
     """(Re)write ``RUN/report.{json,md}`` and plots; returns the summary rows, the written paths and the protocol."""
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    if run.seed_runs():
+        return evaluate_seeds(run, notes)
     name = run.name()
     splits = run.test_splits()
     predictions = run_predictions(run)
@@ -52,6 +87,8 @@ def evaluate_run(run: str | Path | RunDir, *, notes: list[str] | None = None) ->
         )
     protocol = run_protocol(run)
     complexity = {name: model_complexity(load_experiment(run.config)).lines()} if run.config.is_file() else None
+    devices = breakdown(predictions, [s.read_result().get("attributes", {}) for s in splits])
     result = write_report(run.root, title=f"{name}: {len(splits)} split(s)", rows={name: predictions},
-                          histories={name: histories}, notes=all_notes, protocol=protocol, complexity=complexity)
-    return {"rows": result["rows"], "paths": result["paths"], "protocol": protocol}
+                          histories={name: histories}, notes=all_notes, protocol=protocol, complexity=complexity,
+                          breakdown=devices)
+    return {"rows": result["rows"], "paths": result["paths"], "protocol": protocol, "breakdown": devices}

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 import stasc
+from stasc.atomic import replacing, write_text
 from stasc.disk import filled_up, is_no_space
 from stasc.features.registry import FeatureSettings
 
@@ -74,15 +75,6 @@ def cache_key(spec: FeatureSettings, *, mono_views: int, dtype: str) -> dict[str
         "feature_code_revision": FEATURE_CODE_REVISION,
         "stasc_version": stasc.__version__,
     }
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class Claims:
@@ -176,7 +168,7 @@ class FeatureCache:
         config = self.path / "config.json"
         text = json.dumps(self.key, indent=2, sort_keys=True)
         if not config.is_file() or config.read_text() != text:
-            _atomic_write_text(config, text)
+            write_text(config, text)
 
     def entries(self, *, refresh: bool = False) -> dict[str, Entry]:
         """Every committed clip: file name → :class:`Entry` (read from the part indexes). ``refresh``
@@ -233,15 +225,10 @@ class FeatureCache:
             if path.exists():
                 path.unlink()
             return path
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # processes sharing a cache
-        try:
-            with tmp.open("w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["filename", "reason"])
-                writer.writerows(failures)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with replacing(path) as tmp, tmp.open("w", newline="") as handle:  # a unique name: processes share caches
+            writer = csv.writer(handle)
+            writer.writerow(["filename", "reason"])
+            writer.writerows(failures)
         return path
 
 
@@ -284,7 +271,7 @@ class PartWriter:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, data_path)
-            _atomic_write_text(self.cache.parts_dir / f"{part}.json", json.dumps(index))
+            write_text(self.cache.parts_dir / f"{part}.json", json.dumps(index))
         except OSError as err:
             tmp.unlink(missing_ok=True)
             data_path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ import torch
 from pydantic import PositiveFloat, ValidationError
 from torch import Tensor, nn
 
+from stasc.features.functional import frame_count
 from stasc.schema import ConfigError, PositiveInt, Section, config_error
 
 
@@ -40,7 +41,7 @@ class FeatureSettings(Section):
 
     def frames(self, n_samples: int) -> int:
         """Frames of ``n_samples`` at ``sample_rate`` (centred frames, librosa's convention)."""
-        return 1 + n_samples // self.hop_length
+        return frame_count(n_samples, self.hop_length)
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide this feature's values (what the cache hashes)."""

@@ -16,7 +16,7 @@ import numpy as np
 from stasc.config import ConfigError, ExperimentConfig, load_experiment, save_experiment
 from stasc.data import ClipTable, DatasetError, Folds, cv_folds, fold_indices, official_split, read_folds, write_folds
 from stasc.data.folds import FoldKind
-from stasc.runs import FINAL_SPLIT, OFFICIAL_SPLIT, RunDir, fold_split
+from stasc.runs import FINAL_SPLIT, OFFICIAL_SPLIT, RunDir, fold_split, seed_run
 from stasc.training import distributed
 from stasc.training.fit import SplitResult, fit, plan_split
 
@@ -124,12 +124,42 @@ def train_final(
                extract_workers=workers)
 
 
+def seed_runs(config: ExperimentConfig, table: ClipTable, run: Path | RunDir, *, seeds: int, k: int | None = None,
+              folds_kind: FoldKind | None = None) -> list[tuple[ExperimentConfig, RunDir]]:
+    """A run repeated over ``seeds`` seeds: ``RUN/seed-S/`` for S = train.seed, train.seed + 1, …, each
+    with the folds of ``RUN/folds.csv`` (chosen once, from the first seed), so only the training
+    randomness (initialisation, order, augmentation, the validation part) differs."""
+    run = RunDir(Path(run)) if not isinstance(run, RunDir) else run
+    if seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {seeds}")
+    config = _setup(config, table, run, {"k": k, "seed": config.train.seed, "kind": folds_kind})
+    folds = run_folds(run, table, k=k, seed=config.train.seed, kind=folds_kind)
+    out = []
+    for seed in range(config.train.seed, config.train.seed + seeds):
+        member = RunDir(run.root / seed_run(seed))
+        seeded = config.replaced(train=config.train.replaced(seed=seed))
+
+        def write(member: RunDir = member, seeded: ExperimentConfig = seeded) -> None:
+            write_run_config(seeded, member)
+            if not member.folds.is_file():
+                write_folds(member.folds, table, folds.of_clip)
+
+        distributed.once(write, then=lambda: None)
+        out.append((seeded, member))
+    return out
+
+
 def cross_validate(
     config: ExperimentConfig, table: ClipTable, run: Path | RunDir, *, k: int | None = None,
     folds_kind: FoldKind | None = None, cache_root: Path, progress: bool = True, workers: int | None = None,
+    seeds: int = 1,
 ) -> list[SplitResult]:
-    """Every fold; a finished fold is kept, an interrupted one resumes from its last checkpoint."""
+    """Every fold (of every seed); a finished fold is kept, an interrupted one resumes from its last checkpoint."""
     run = RunDir(Path(run)) if not isinstance(run, RunDir) else run
+    if seeds > 1:
+        return [result for seeded, member in seed_runs(config, table, run, seeds=seeds, k=k, folds_kind=folds_kind)
+                for result in cross_validate(seeded, table, member, k=k, folds_kind=folds_kind, cache_root=cache_root,
+                                             progress=progress, workers=workers)]
     _setup(config, table, run, {"k": k, "seed": config.train.seed, "kind": folds_kind})
     folds = run_folds(run, table, k=k, seed=config.train.seed, kind=folds_kind)
     log.info("cross-validating on %s", folds.describe())

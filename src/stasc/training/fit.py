@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
+from stasc.atomic import write_text
 from stasc.checkpoint import load_data
 from stasc.config import ExperimentConfig
 from stasc.data import ClipTable, DatasetError, require_readable, validation_split
@@ -56,6 +55,8 @@ class SplitResult:
     test_accuracy: float | None  # on the test clips (None for the final model)
     clips: dict[str, int] = field(default_factory=dict)  # fit / selection / test
     protocol: dict[str, Any] = field(default_factory=dict)
+    # where the metadata tells them: each test clip's device and city, and the devices trained on
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,15 +120,6 @@ def _loader(dataset: PatchDataset, config: ExperimentConfig, *, train: bool) -> 
         persistent_workers=workers > 0, generator=torch.Generator().manual_seed(config.train.seed) if train else None,
         pin_memory=torch.cuda.is_available(),
     )
-
-
-def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fit(
@@ -212,6 +204,7 @@ def fit(
         selection_score=None if best_score is None else float(best_score), test_accuracy=None,
         clips={part: len(names) for part, names in files.items()},
         protocol=protocol(config, plan.folds).to_dict(),
+        attributes=_attributes(table, plan),
     )
     if not trainer.is_global_zero:
         return result
@@ -226,8 +219,19 @@ def fit(
         write_predictions(split_dir.predictions, predictions)
         test_accuracy = float(np.mean(np.array(predictions.predicted) == np.array(predictions.labels)))
         result.test_accuracy = test_accuracy
-    _atomic_json(split_dir.result, result.to_dict())
+    write_text(split_dir.result, json.dumps(result.to_dict(), indent=2))
     return result
+
+
+def _attributes(table: ClipTable, plan: SplitPlan) -> dict[str, Any]:
+    """Devices and cities of the test clips (and the devices trained on) when the table has several."""
+    out: dict[str, Any] = {}
+    for name, values in (("device", table.devices), ("city", table.cities)):
+        if values is not None and len(set(values)) > 1:
+            out[name] = {table.files[i]: values[i] for i in plan.test}
+    if "device" in out and table.devices is not None:
+        out["training_devices"] = sorted({table.devices[i] for i in np.concatenate([plan.fit, plan.selection])})
+    return out
 
 
 def _prepare_features(

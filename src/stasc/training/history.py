@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import os
-import uuid
 from pathlib import Path
 
 from lightning.fabric.loggers.csv_logs import _ExperimentWriter as _FabricExperimentWriter
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+
+from stasc.atomic import replacing
 
 
 class _AppendingWriter(ExperimentWriter):
@@ -45,12 +46,7 @@ def drop_epochs_from(metrics: Path, first_epoch: int) -> None:
     kept = [row for row in rows if not row.get("epoch") or int(float(row["epoch"])) < first_epoch]
     if len(kept) == len(rows):
         return
-    tmp = metrics.with_name(f".{metrics.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(kept)
-        os.replace(tmp, metrics)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(metrics) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
