@@ -107,7 +107,10 @@ class TrainConfig(Section):
     paper's protocol (the held-out fold chooses the epoch: optimistic); ``last`` trains
     ``max_epochs`` and keeps the last epoch (no selection, nothing held back when
     ``validation_fraction`` is 0). ``monitor``: what the selection maximises (accuracy) or
-    minimises (log loss) on the selection clips.
+    minimises (log loss) on the selection clips; ``selection_window``: the selection (and early
+    stopping) goes by the mean of the last that many epochs' values, which steadies the choice on a
+    small validation part (40 clips swing by several points from one epoch to the next); the kept
+    model is the last epoch of the best window.
     """
 
     lr: PositiveFloat = 1e-4
@@ -134,6 +137,7 @@ class TrainConfig(Section):
     selection: Literal["validation", "test-fold", "last"] = "validation"
     validation_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.125
     monitor: Literal["val_acc", "val_loss"] = "val_acc"
+    selection_window: PositiveInt = 1
 
     @model_validator(mode="after")
     def _selection_needs_clips(self) -> TrainConfig:

@@ -66,7 +66,7 @@ def test_demo_trains_on_the_bundled_esc10_and_prints_the_published_table(tmp_pat
     printed = capsys.readouterr().out
     assert "sample: ESC-10, 400 clips, 10 classes" in printed
     assert "ESC-10, official fold 1: stasc envsound" in printed and "CNN on log-mel (Piczak 2015, MLSP)" in printed
-    assert "held-out validation part" in printed  # the protocol, in words
+    assert "no selection: the model after the last of 2 epochs" in printed  # the protocol, in words
     result = (out / "run" / "fold-1" / "result.json")
     assert result.is_file() and (out / "run" / "report.md").is_file()
     # a second run keeps the finished fold

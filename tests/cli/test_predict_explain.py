@@ -223,3 +223,35 @@ def test_ensemble_refuses_runs_with_other_folds(trained_sample_run: Path, tmp_pa
     path.write_text("\n".join(lines) + "\n")
     assert main(["ensemble", "--runs", str(trained_sample_run), str(other), "--out", str(tmp_path / "e")]) == 2
     assert "differs" in capsys.readouterr().err
+
+
+PEAK_MEMORY = """
+import sys
+from stasc.inference import predict_files
+from stasc.loading import load_model
+(result,) = predict_files(load_model(sys.argv[1]), [sys.argv[2]])
+print(len(result.windows), next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_recordings_length(trained_sample_run: Path, tmp_path: Path,
+                                                        tut_clips: list[Path]) -> None:
+    # a promise of streaming prediction: an hour-long field recording needs no more memory than a minute
+    import subprocess
+    import sys
+
+    clip = sf.read(tut_clips[0], dtype="float32")[0]  # 10 s, 48 kHz stereo
+    peaks = {}
+    for minutes in (3, 9):  # both more windows than a batch of 16: the batch, not the length, sets the peak
+        path = tmp_path / f"{minutes}min.wav"
+        with sf.SoundFile(path, "w", samplerate=48000, channels=2, subtype="PCM_16") as out:
+            for _ in range(6 * minutes):
+                out.write(clip)
+        done = subprocess.run([sys.executable, "-c", PEAK_MEMORY, str(trained_sample_run), str(path)],
+                              capture_output=True, text=True, check=True)
+        windows, peak_kb = map(int, done.stdout.split())
+        assert windows == 6 * minutes
+        peaks[minutes] = peak_kb / 1024
+    # reading the 9-minute file whole would hold ~140 MB of samples and ~190 MB of resampled views more
+    assert peaks[9] - peaks[3] < 40, peaks

@@ -295,3 +295,18 @@ def test_the_bundled_sample_is_esc10_and_reads_like_the_shared_copy() -> None:
 
     info = sf.info(str(bundled.path(0)))
     assert info.samplerate == 22050 and info.channels == 1 and 3.5 < info.duration < 7.5
+
+
+def test_a_selection_window_chooses_by_the_mean_of_the_last_epochs(tmp_path: Path) -> None:
+    data = fsdd_subset(tmp_path, 2)
+    assert main(train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=4",
+                           "--set", "train.selection_window=3", "--set", "train.monitor=val_loss")) == 0
+    split = RunDir(tmp_path / "run").split("fold-0")
+    rows = [r for r in csv.DictReader(split.metrics.open()) if r.get("val_loss")]
+    losses = [float(r["val_loss"]) for r in rows]
+    windows = [np.mean(losses[max(0, i - 2) : i + 1]) for i in range(len(losses))]
+    np.testing.assert_allclose([float(r["selection_score"]) for r in rows], windows, rtol=1e-5)
+    result = split.read_result()
+    assert result["selection_score"] == pytest.approx(min(windows), rel=1e-5)
+    assert result["selected_epoch"] == int(np.argmin(windows))  # the last epoch of the best window
+    assert result["protocol"]["selection_window"] == 3 and "mean of 3 epochs" in result["protocol"]["description"]

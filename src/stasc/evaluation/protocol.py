@@ -20,23 +20,27 @@ class Protocol:
     folds: FoldSource  # dataset: the metadata's own folds; grouped: assigned by stasc; official: a train/test split
     max_epochs: int
     monitor: str | None  # what chose the epoch (None for "last")
+    selection_window: int = 1  # epochs the monitored value was averaged over
 
     def describe(self) -> str:
         """The protocol in words, for reports."""
         if self.selection == "validation":
+            window = f", mean of {self.selection_window} epochs" if self.selection_window > 1 else ""
             chosen = (f"model selected on a held-out validation part ({self.validation_fraction:.3g} of the training "
-                      f"side's groups, by {self.monitor}); each test clip scored once")
+                      f"side's groups, by {self.monitor}{window}); each test clip scored once")
         elif self.selection == "test-fold":
             chosen = f"model selected on the test fold itself (by {self.monitor}): optimistic, as the paper's CV"
         else:
-            chosen = f"no selection: the model after the last of {self.max_epochs} epochs"
+            chosen = (f"no selection: the model after the last of {self.max_epochs} epochs (a fixed budget); each test "
+                      "clip scored once")
         folds = {"dataset": "the dataset's own folds", "grouped": "folds grouped by location/source, stratified",
                  "official": "the dataset's official train/test split", "none": "no test clips"}[self.folds]
         return f"{folds}; {chosen}; at most {self.max_epochs} epochs"
 
     def to_dict(self) -> dict[str, Any]:
         return {"selection": self.selection, "validation_fraction": self.validation_fraction, "folds": self.folds,
-                "max_epochs": self.max_epochs, "monitor": self.monitor, "description": self.describe()}
+                "max_epochs": self.max_epochs, "monitor": self.monitor, "selection_window": self.selection_window,
+                "description": self.describe()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Protocol:
@@ -47,4 +51,5 @@ def protocol(config: ExperimentConfig, folds: FoldSource) -> Protocol:
     """The protocol a configuration gives on splits from ``folds``."""
     train = config.train
     return Protocol(train.selection, train.validation_fraction if train.selection == "validation" else 0.0, folds,
-                    train.max_epochs, None if train.selection == "last" else train.monitor)
+                    train.max_epochs, None if train.selection == "last" else train.monitor,
+                    1 if train.selection == "last" else train.selection_window)

@@ -38,7 +38,7 @@ from stasc.training import distributed
 from stasc.training.console import EpochProgress, quiet_lightning
 from stasc.training.data import PatchDataset, fit_normalizers
 from stasc.training.history import HistoryCSVLogger, drop_epochs_from
-from stasc.training.module import SceneClassifier
+from stasc.training.module import SELECTION_SCORE, SceneClassifier
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SplitResult:
     split: str
     epochs: int  # epochs trained
     selected_epoch: int  # the epoch of the model kept (0-based)
-    selection_score: float | None  # the monitored value of the kept model on the selection clips
+    selection_score: float | None  # the monitored value (mean over the selection window) of the kept model
     test_accuracy: float | None  # on the test clips (None for the final model)
     clips: dict[str, int] = field(default_factory=dict)  # fit / selection / test
     protocol: dict[str, Any] = field(default_factory=dict)
@@ -165,8 +165,8 @@ def fit(
     L.seed_everything(config.train.seed, workers=True, verbose=False)
     module = SceneClassifier.create(config, list(table.classes), normalizers)
     selecting = "selection" in sets
-    monitor = config.train.monitor
-    mode = "max" if monitor == "val_acc" else "min"
+    monitor = SELECTION_SCORE
+    mode = "max" if config.train.monitor == "val_acc" else "min"
     callbacks: list[Callback] = [
         # the selected model; with nothing to select on, every epoch replaces it (the last is kept)
         ModelCheckpoint(dirpath=split_dir.checkpoints, filename="best", monitor=monitor if selecting else None,

@@ -26,6 +26,10 @@ from stasc.training.augment import augment
 from stasc.training.data import clip_probabilities
 from stasc.training.mixup import mixup
 
+# what selection and early stopping watch: the monitored value (val_acc or val_loss), averaged over the
+# last train.selection_window epochs
+SELECTION_SCORE = "selection_score"
+
 
 class SceneClassifier(L.LightningModule):
     """Wraps the DCNN of ``config.model`` for training on patches; ``normalizers`` go into every checkpoint."""
@@ -48,6 +52,7 @@ class SceneClassifier(L.LightningModule):
         self._targets: list[Tensor] = []
         self.last_clip_probs: Tensor | None = None  # (clips, K) of the last evaluation pass
         self.last_clip_targets: Tensor | None = None
+        self.monitored: list[float] = []  # the monitored value of every epoch so far (for the selection window)
 
     @classmethod
     def create(cls, config: ExperimentConfig, classes: list[str], normalizers: list[Normalizer]) -> SceneClassifier:
@@ -120,6 +125,10 @@ class SceneClassifier(L.LightningModule):
             loss = F.nll_loss(clip_probs.clamp_min(1e-15).log(), clip_targets)
             self.log("val_acc", accuracy, sync_dist=False, rank_zero_only=False)
             self.log("val_loss", loss, sync_dist=False, rank_zero_only=False)
+            train = self.config.train
+            self.monitored.append(float(accuracy if train.monitor == "val_acc" else loss))
+            window = self.monitored[-train.selection_window:]
+            self.log(SELECTION_SCORE, sum(window) / len(window), sync_dist=False, rank_zero_only=False)
         self.last_clip_probs, self.last_clip_targets = clip_probs.detach().cpu(), clip_targets.cpu()
 
     @property
@@ -130,6 +139,10 @@ class SceneClassifier(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["stasc"] = stasc_section(self.config, self.classes, self.normalizers)
+        checkpoint["stasc_monitored"] = list(self.monitored)  # a resumed run's selection window goes on
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.monitored = [float(v) for v in checkpoint.get("stasc_monitored", [])]
 
     def configure_optimizers(self) -> Any:
         # the paper's "L2 regularisation with weight decay 5e-4": Adam's coupled L2 penalty
