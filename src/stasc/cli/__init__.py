@@ -1,21 +1,13 @@
-"""The ``stasc`` command: thin subcommands over the library.
-
-Exit statuses shared by every subcommand: 0 success; 1 the work finished but some inputs failed
-(listed on screen and in a failures file or the output); 2 bad usage, configuration or data, or
-a file that cannot be read or written (nothing done); 3 not enough disk space (the path and the
-space needed are named; what was already written is kept); 130 interrupted (finished work is kept).
-"""
+"""The ``stasc`` command: thin subcommands over the library (exit statuses: :mod:`stasc.cli.errors`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from stasc import __version__
-from stasc.audio import AudioError
 from stasc.cli import (
     demo,
     download,
@@ -30,19 +22,9 @@ from stasc.cli import (
     reproduce,
     train,
 )
-from stasc.disk import NotEnoughSpaceError, is_no_space
-
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NO_SPACE = 3
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
+from stasc.cli.errors import EPILOG, HANDLED, exit_status
 
 SUBCOMMANDS = (demo, download, extract, folds, train, evaluate, ensemble, reproduce, predict, explain, export, info)
-EPILOG = ("exit status: 0 success; 1 finished, but some input files failed (they are listed); 2 bad usage, "
-          "configuration or data, or a file that cannot be read or written; 3 not enough disk space; 130 interrupted")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -59,11 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _os_problem(err: OSError) -> str:
-    where = f"{err.filename}: " if err.filename else ""
-    return f"{where}{err.strerror or err}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -71,31 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
-    name = f"stasc {args.command}"
     try:
         status = int(args.func(args))
-        sys.stdout.flush()
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
         return status
-    except BrokenPipeError:
-        # the reader went away (`stasc … | head`): stop quietly, and keep Python's own flush at exit quiet too
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
-    except NotEnoughSpaceError as err:
-        print(f"{name}: error: {err}", file=sys.stderr)
-        return EXIT_NO_SPACE
-    except OSError as err:
-        if is_no_space(err):
-            print(f"{name}: error: not enough disk space: {_os_problem(err)}; what was written before is kept, "
-                  "temporary files are removed", file=sys.stderr)
-            return EXIT_NO_SPACE
-        print(f"{name}: error: {_os_problem(err)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (AudioError, ValueError) as err:  # DatasetError, ConfigError, CheckpointError are ValueErrors
-        print(f"{name}: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted; finished work is kept, run the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except HANDLED as err:
+        return exit_status(f"stasc {args.command}", err)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import textwrap
 from pathlib import Path
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from stasc.cli.errors import EXIT_OK, EXIT_SOME_FAILED
 from stasc.download import (
     DatasetEntry,
-    NotEnoughSpaceError,
     RetryPolicy,
     default_registry,
     download_dataset,
     format_bytes,
-    is_no_space,
     load_registry,
     summarize,
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NO_SPACE = 3
-EXIT_BROKEN_PIPE = 141
-"""128 + SIGPIPE: what a shell reports for a command whose reader (``| head``) went away."""
 
 
 def _positive_int(text: str) -> int:
@@ -136,28 +127,8 @@ def describe(entry: DatasetEntry) -> str:
     return "\n".join(lines)
 
 
-def _os_error_line(err: OSError) -> str:
-    """A local file error in one line naming the path(s): ``PATH: Permission denied``."""
-    paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
-    reason = err.strerror or str(err)
-    return f"{paths}: {reason}" if paths else reason
-
-
 def run(args: argparse.Namespace) -> int:
-    """``stasc download``. Output cut short by its reader (``stasc download --list | head -1``)
-    ends quietly with :data:`EXIT_BROKEN_PIPE`, not a ``BrokenPipeError`` traceback."""
-    try:
-        status = _run(args)
-        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
-    except BrokenPipeError:
-        # As the Python docs advise (signal module, "Note on SIGPIPE"): point stdout at devnull so
-        # that the flush at exit does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
-    return status
-
-
-def _run(args: argparse.Namespace) -> int:
+    """``stasc download``; a local file error or a full disk is one line and its exit status (``stasc.cli``)."""
     registry = load_registry(args.registry)
     if args.list:
         print("\n".join(describe(entry) for entry in registry.values()))
@@ -171,20 +142,10 @@ def _run(args: argparse.Namespace) -> int:
     entry = registry[args.dataset]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()] if args.parts else None
     policy = RetryPolicy(attempts=args.retries, timeout_seconds=args.timeout, backoff_seconds=args.backoff)
-    try:
-        with logging_redirect_tqdm():
-            report = download_dataset(entry, args.to, parts=parts, mirror=args.mirror, jobs=args.jobs,
-                                      keep_zips=args.keep_zips, policy=policy, progress=not args.no_progress)
-    except NotEnoughSpaceError as err:
-        print(f"stasc download: error: {err}", file=sys.stderr)
-        return EXIT_NO_SPACE
-    except OSError as err:  # the local disk; network errors are per file, in the report
-        if is_no_space(err):
-            print(f"stasc download: error: not enough free space: {_os_error_line(err)}; free some space or "
-                  "choose --to on a bigger disk", file=sys.stderr)
-            return EXIT_NO_SPACE
-        print(f"stasc download: error: {_os_error_line(err)}", file=sys.stderr)
-        return EXIT_USAGE
+    # network errors are per file, in the report; a local disk's error ends the run in one line (stasc.cli)
+    with logging_redirect_tqdm():
+        report = download_dataset(entry, args.to, parts=parts, mirror=args.mirror, jobs=args.jobs,
+                                  keep_zips=args.keep_zips, policy=policy, progress=not args.no_progress)
     for outcome in report.failed:
         print(f"failed: {outcome.error}", file=sys.stderr)
     if report.problems:
@@ -195,4 +156,4 @@ def _run(args: argparse.Namespace) -> int:
     print(summarize(report))
     if report.ok and report.verified_clips:
         print(f"next: stasc extract --data {report.dataset_path} --features mfcc2048 --cache cache")
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_SOME_FAILED
