@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from stasc import checkpoint
+from stasc.allocator import return_large_buffers_to_the_system
 from stasc.audio import AudioError, stream_windows
 from stasc.config import ExperimentConfig
 from stasc.features.frontend import FrontEnd
@@ -116,6 +117,7 @@ def predict_files(
     that cannot be read, or is shorter than the
     model's minimum (one analysis frame of its features: "too short"), gives a :class:`FileFailure`.
     """
+    return_large_buffers_to_the_system()  # so memory stays flat over hours of windows
     rate = model.sample_rate
     window, hop = max(1, round(window_seconds * rate)), max(1, round(hop_seconds * rate))
     order: deque[_Pending] = deque()
