@@ -135,14 +135,7 @@ def test_a_local_file_error_exits_2_in_one_line_naming_the_path(tmp_path: Path,
 def test_permission_denied_mid_run_exits_2_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_open = Path.open
-
-    def read_only_parts(self: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if self.name.endswith(".zip.part") and "a" in mode:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(Path, "open", read_only_parts)
+    helpers.refuse_writing_zip_parts(monkeypatch)
     dataset = helpers.make_dataset(tmp_path)
     with helpers.FakeServer(dataset.served) as server:
         assert download(dataset, server, tmp_path / "data", "--jobs", "1") == 2

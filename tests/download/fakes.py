@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import http.server
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from stasc.download import DatasetEntry, RetryPolicy, load_registry
@@ -232,3 +234,15 @@ def make_dataset(tmp_path: Path, *, unlisted_clip: bool = False, evil_member: st
 def tree(folder: Path) -> set[str]:
     """Every path under ``folder``, relative, as POSIX strings."""
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def refuse_writing_zip_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every append to a ``.zip.part`` file fail with EACCES, as on a folder that turned read-only."""
+    real_open = Path.open
+
+    def read_only_parts(self: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if self.name.endswith(".zip.part") and "a" in mode:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", read_only_parts)

@@ -17,6 +17,7 @@ from download_fakes import (
     FakeDataset,
     FakeServer,
     make_dataset,
+    refuse_writing_zip_parts,
     write_registry,
     write_zip,
 )
@@ -166,14 +167,7 @@ def test_the_disk_filling_up_stops_the_run_keeping_partial_downloads(
 
 def test_a_permission_error_stops_the_run_naming_the_path(tmp_path: Path, dataset: FakeDataset,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = Path.open
-
-    def read_only_parts(self: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if self.name.endswith(".zip.part") and "a" in mode:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(Path, "open", read_only_parts)
+    refuse_writing_zip_parts(monkeypatch)
     with FakeServer(dataset.served) as server, pytest.raises(PermissionError) as caught:
         download_dataset(dataset.entry(), tmp_path / "data", mirror=server.url, jobs=2, policy=FAST, progress=False)
     assert caught.value.filename.endswith(".zip.part") and len(server.names()) <= 2
