@@ -105,8 +105,8 @@ class TrainConfig(Section):
     ``validation_fraction`` of the training side's groups out for early stopping and the best
     checkpoint, and scores the test fold once with the selected model; ``test-fold`` is the
     paper's protocol (the held-out fold chooses the epoch: optimistic); ``last`` trains
-    ``max_epochs`` and keeps the last epoch (no selection, nothing held back when
-    ``validation_fraction`` is 0). ``monitor``: what the selection maximises (accuracy) or
+    ``max_epochs`` on the whole training side and keeps the last epoch (no selection, nothing held
+    back, ``validation_fraction`` unused). ``monitor``: what the selection maximises (accuracy) or
     minimises (log loss) on the selection clips; ``selection_window``: the selection (and early
     stopping) goes by the mean of the last that many epochs' values, which steadies the choice on a
     small validation part (40 clips swing by several points from one epoch to the next); the kept

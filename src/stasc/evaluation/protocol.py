@@ -24,12 +24,13 @@ class Protocol:
 
     def describe(self) -> str:
         """The protocol in words, for reports."""
+        window = f", mean of {self.selection_window} epochs" if self.selection_window > 1 else ""
         if self.selection == "validation":
-            window = f", mean of {self.selection_window} epochs" if self.selection_window > 1 else ""
             chosen = (f"model selected on a held-out validation part ({self.validation_fraction:.3g} of the training "
                       f"side's groups, by {self.monitor}{window}); each test clip scored once")
         elif self.selection == "test-fold":
-            chosen = f"model selected on the test fold itself (by {self.monitor}): optimistic, as the paper's CV"
+            chosen = (f"model selected on the test fold itself (by {self.monitor}{window}): optimistic, as the "
+                      "paper's CV")
         else:
             chosen = (f"no selection: the model after the last of {self.max_epochs} epochs (a fixed budget); each test "
                       "clip scored once")
