@@ -240,7 +240,9 @@ def main() -> None:
     if ensemble and all(name in results for name in ensemble):
         members = [concat(results[name]) for name in ensemble]
         for vote_name, vote in VOTES.items():
-            results[f"{vote_name} of {len(ensemble)}: {', '.join(ensemble)}"] = vote(members).by_fold()
+            vote_row = f"{vote_name} of {len(ensemble)}: {', '.join(ensemble)}"
+            results[vote_row] = vote(members).by_fold()
+            protocols[vote_row] = "a vote of the members' test predictions, nothing chosen; members as their rows say"
     notes = [
         f"{title}; deep rows: the model of each split selected as its protocol below says (by default on a grouped, "
         "stratified validation part of its training side); each test fold scored once. Classical rows: trained on "

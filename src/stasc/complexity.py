@@ -18,6 +18,7 @@ import torch
 
 from stasc.config import ExperimentConfig
 from stasc.features.patches import patch_starts
+from stasc.features.registry import build_transform
 from stasc.models import build_model
 
 WINDOW_SECONDS = 10.0
@@ -60,8 +61,6 @@ def patches_per_window(config: ExperimentConfig, *, channels: int = 2, seconds: 
     frames = spec.frames(round(seconds * spec.sample_rate))
     views = 3 if channels >= 2 else config.input.mono_views
     per_view = len(patch_starts(frames, width=config.input.patch_width, shift=config.input.patch_shift))
-    from stasc.features.registry import build_transform
-
     return views * build_transform(spec).views_per_view * per_view
 
 

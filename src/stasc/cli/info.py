@@ -10,7 +10,7 @@ from typing import Any
 
 from stasc import checkpoint
 from stasc.cli.options import add_set_argument
-from stasc.complexity import model_complexity
+from stasc.complexity import Complexity, model_complexity
 from stasc.config import ExperimentConfig, load_experiment, parse_assignments
 from stasc.ensemble import ensemble_members, is_ensemble
 from stasc.runs import RunDir
@@ -72,8 +72,6 @@ def describe(path: Path) -> dict[str, Any]:
 def _print(info: dict[str, Any], indent: str = "") -> None:
     for key, value in info.items():
         if key == "complexity":
-            from stasc.complexity import Complexity
-
             print(f"{indent}complexity:")
             for line in Complexity(**value).lines():
                 print(f"{indent}  {line}")
