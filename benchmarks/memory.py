@@ -73,8 +73,10 @@ import sys, time
 import numpy as np, torch
 from stasc.config import load_experiment
 from stasc.features.patches import Normalizer
+from stasc.allocator import return_large_buffers_to_the_system
 from stasc.inference import Predictor, predict_files
 from stasc.models import build_model
+return_large_buffers_to_the_system()  # as stasc does
 torch.manual_seed(0)
 config = load_experiment("mfcc-stap-mixup", {"model": {"width_multiplier": 0.0625}})
 model = Predictor(config, [str(i) for i in range(10)], [Normalizer(np.zeros(128), np.full(128, 20.0))],

@@ -22,7 +22,6 @@ import torch
 from torch import Tensor
 
 from stasc import checkpoint
-from stasc.allocator import return_large_buffers_to_the_system
 from stasc.audio import AudioError, stream_windows
 from stasc.config import ExperimentConfig
 from stasc.features.frontend import FrontEnd
@@ -116,8 +115,11 @@ def predict_files(
     file streams through in blocks, so memory holds a batch of windows, never the recording. A file
     that cannot be read, or is shorter than the
     model's minimum (one analysis frame of its features: "too short"), gives a :class:`FileFailure`.
+
+    A process that predicts hours of audio should call
+    :func:`stasc.allocator.return_large_buffers_to_the_system` once first (``stasc`` does): it is a
+    process-wide allocator setting, so the library leaves that choice to the program.
     """
-    return_large_buffers_to_the_system()  # so memory stays flat over hours of windows
     rate = model.sample_rate
     window, hop = max(1, round(window_seconds * rate)), max(1, round(hop_seconds * rate))
     order: deque[_Pending] = deque()

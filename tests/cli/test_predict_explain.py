@@ -227,8 +227,10 @@ def test_ensemble_refuses_runs_with_other_folds(trained_sample_run: Path, tmp_pa
 
 PEAK_MEMORY = """
 import sys
+from stasc.allocator import return_large_buffers_to_the_system
 from stasc.inference import predict_files
 from stasc.loading import load_model
+return_large_buffers_to_the_system()  # as stasc does
 (result,) = predict_files(load_model(sys.argv[1]), [sys.argv[2]])
 print(len(result.windows), next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
