@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from stasc.ensemble import majority_vote, soft_vote
+from stasc.ensemble import VOTE_PROTOCOL, ensemble_protocol, majority_vote, soft_vote
 from stasc.evaluation.predictions import Predictions
+from stasc.evaluation.protocol import Protocol
 
 CLASSES = ("a", "b", "c")
 
@@ -82,3 +83,21 @@ def test_members_with_other_labels_or_classes_are_refused() -> None:
     missing = member([[1, 0, 0]], ["clip0"])
     with pytest.raises(ValueError, match="lacks 1 of its clips"):
         majority_vote([member([[1, 0, 0], [0, 1, 0]]), missing])
+
+
+def test_an_ensembles_protocol_names_the_vote_and_its_members_shared_protocol() -> None:
+    honest = Protocol("validation", 0.125, "dataset", 40, "val_accuracy").to_dict()
+    protocol = ensemble_protocol({"a": honest, "b": dict(honest)})
+    assert protocol["selection"] == "validation" and protocol["folds"] == "dataset"
+    assert protocol["description"].startswith(VOTE_PROTOCOL) and honest["description"] in protocol["description"]
+
+
+def test_a_vote_with_a_member_selected_on_the_test_fold_is_optimistic() -> None:
+    honest = Protocol("validation", 0.125, "dataset", 40, "val_accuracy").to_dict()
+    optimistic = Protocol("test-fold", 0.0, "dataset", 40, "val_accuracy").to_dict()
+    protocol = ensemble_protocol({"envsound": honest, "paper": optimistic})
+    assert protocol["selection"] == "test-fold"
+    assert "envsound: " + honest["description"] in protocol["description"]
+    assert "paper: " + optimistic["description"] in protocol["description"]
+    fixed = Protocol("last", 0.0, "dataset", 40, None).to_dict()
+    assert ensemble_protocol({"a": honest, "b": fixed})["selection"] == "mixed"

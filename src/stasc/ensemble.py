@@ -110,6 +110,27 @@ VOTES: dict[str, Callable[[Sequence[Predictions]], Predictions]] = {"majority vo
                                                                      "soft vote": soft_vote}
 
 
+VOTE_PROTOCOL = ("a vote of the members' test-clip predictions, fold by fold: the vote itself chooses nothing, "
+                 "each member's model is selected as its own protocol says")
+
+
+def ensemble_protocol(members: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The protocol of a vote of runs whose protocols are ``members`` (name → :func:`run_protocol`).
+
+    Members that share a protocol give it, with the vote named; members that differ give each one,
+    and ``selection`` says ``test-fold`` if any member was selected on the test fold (the vote of an
+    optimistic member is optimistic too), else ``mixed``.
+    """
+    shared = {tuple(sorted((k, str(v)) for k, v in p.items())) for p in members.values()}
+    if len(shared) == 1:
+        first = next(iter(members.values()))
+        return {**first, "description": f"{VOTE_PROTOCOL}; the members' protocol: {first['description']}"}
+    selections = {p.get("selection") for p in members.values()}
+    return {"selection": "test-fold" if "test-fold" in selections else "mixed", "members": members,
+            "description": f"{VOTE_PROTOCOL}; the members differ: "
+            + "; ".join(f"{name}: {p['description']}" for name, p in members.items())}
+
+
 def build_ensemble(runs: list[Path], out: Path) -> dict[str, Any]:
     """Vote the test-clip decisions of ``runs`` fold by fold and write the report into ``out``."""
     # a run repeated over seeds contributes each seed's run (the seeds of one preset can be the members)
@@ -148,7 +169,8 @@ def build_ensemble(runs: list[Path], out: Path) -> dict[str, Any]:
     if devices:
         notes.append("the results by device and city are the majority vote's")
     return write_report(out, title=f"ensemble of {len(runs)} runs", rows=rows, notes=notes, paper=PAPER_TABLE2,
-                        protocol=run_protocol(dirs[0]), breakdown=devices)
+                        protocol=ensemble_protocol({name: run_protocol(d) for name, d in zip(names, dirs)}),
+                        breakdown=devices)
 
 
 def is_ensemble(folder: Path) -> bool:

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from helpers import FSDD
 from stasc.cli import main
-from stasc.ensemble import majority_shares
+from stasc.ensemble import VOTE_PROTOCOL, majority_shares
 from stasc.explain import explain_file
 from stasc.inference import Predictor, predict_files, window_starts
 from stasc.loading import load_model
@@ -199,6 +199,7 @@ def test_an_ensemble_votes_and_predicts_by_majority(trained_sample_run: Path, tm
     assert main(["ensemble", "--runs", *map(str, runs), "--out", str(tmp_path / "ens")]) == 0
     report = json.loads((tmp_path / "ens" / "report.json").read_text())
     assert {"majority vote", "soft vote"} <= set(report["rows"])
+    assert report["protocol"]["description"].startswith(VOTE_PROTOCOL)  # the vote says how its members were chosen
     clip = FSDD / "recordings" / "1_jackson_0.wav"
     out = tmp_path / "e.csv"
     assert main(["predict", "--model", str(tmp_path / "ens"), str(clip), "--out", str(out), "--no-progress"]) == 0
