@@ -1,0 +1,44 @@
+"""`benchmarks/accuracy.py` end to end on a few real ESC-10 clips per class and fold, one epoch:
+the table, its published figures, and every row's protocol (the benchmark's promises)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
+
+
+def run_benchmark(*args: str) -> str:
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--epochs", "1", "--clips-per-class", "2", *args],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_esc10_table_has_the_official_folds_the_published_figures_and_each_rows_protocol(tmp_path: Path) -> None:
+    printed = run_benchmark("--data", "esc10", "--rows", "dcase2019-baseline", "--out", str(tmp_path))
+    assert "72.7" in printed and "80.2" in printed  # Piczak's random forest and CNN beside ours
+    rows = json.loads((tmp_path / "accuracy.json").read_text())["rows"]
+    assert set(rows) == {"dcase2019-baseline", "MFCC + ZCR statistics, k-NN (scikit-learn)",
+                         "MFCC + ZCR statistics, random forest (scikit-learn)",
+                         "MFCC + ZCR statistics, linear SVM (scikit-learn)"}
+    assert all(len(row["folds"]) == 5 for row in rows.values())  # ESC-10's five official folds
+    assert "the dataset's own folds" in rows["dcase2019-baseline"]["protocol"]
+    assert "held-out validation part" in rows["dcase2019-baseline"]["protocol"]
+    assert rows["MFCC + ZCR statistics, random forest (scikit-learn)"]["accuracy"]["mean"] > 0.25  # chance: 0.1
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["notes"][0].startswith("a subset: the first 2 clips of each class in each fold")
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "accuracy.png").is_file()
+
+
+@pytest.mark.slow
+def test_bundled_copy_is_measured_beside_the_original_on_the_same_clips(tmp_path: Path) -> None:
+    run_benchmark("--data", "esc10-bundled", "--out", str(tmp_path))
+    report = json.loads((tmp_path / "report.json").read_text())
+    original, bundled = (report["rows"][name] for name in ("envsound on the original ESC-10 (44.1 kHz Ogg)",
+                                                           "envsound on the bundled copy (22.05 kHz Ogg, 12.7 MB)"))
+    assert original["clips"] == bundled["clips"] == 100 and original["n_folds"] == bundled["n_folds"] == 5
