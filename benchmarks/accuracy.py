@@ -49,7 +49,7 @@ from sklearn.svm import LinearSVC
 from stasc.audio import load_views
 from stasc.config import load_experiment, merge
 from stasc.data import ClipTable, Folds, cv_folds, read_csv
-from stasc.ensemble import VOTE_PROTOCOL, VOTES
+from stasc.ensemble import VOTES, ensemble_protocol
 from stasc.evaluation.predictions import Predictions, concat
 from stasc.evaluation.report import format_table, write_report
 from stasc.evaluation.runs import run_predictions, run_protocol
@@ -188,10 +188,10 @@ def slug(name: str) -> str:
 
 
 def run_rows(rows: dict[str, Row], table: ClipTable, args: argparse.Namespace, *, k: int | None,
-             ) -> tuple[dict[str, list[Predictions]], dict[str, float], dict[str, str]]:
+             ) -> tuple[dict[str, list[Predictions]], dict[str, float], dict[str, dict[str, Any]]]:
     results: dict[str, list[Predictions]] = {}
     seconds: dict[str, float] = {}
-    protocols: dict[str, str] = {}
+    protocols: dict[str, dict[str, Any]] = {}  # row → run_protocol (selection, folds, epochs, description)
     for name in [r.strip() for r in args.rows.split(";") if r.strip()] or list(rows):
         preset, changes = rows[name]
         epochs = {"train": {"max_epochs": args.epochs, "patience": args.epochs}} if args.epochs else {}
@@ -203,7 +203,7 @@ def run_rows(rows: dict[str, Row], table: ClipTable, args: argparse.Namespace, *
         seconds[name] = time.perf_counter() - start
         cpu_seconds[name] = time.process_time() - cpu
         results[name] = run_predictions(run)
-        protocols[name] = run_protocol(run)["description"]
+        protocols[name] = run_protocol(run)
         accuracy = np.mean([np.mean(np.array(p.predicted) == np.array(p.labels)) for p in results[name]])
         print(f"{name}: {accuracy:.3f} ({seconds[name]:.0f} s, {cpu_seconds[name]:.0f} CPU s)", flush=True)
     return results, seconds, protocols
@@ -247,7 +247,8 @@ def main() -> None:
         published = PUBLISHED_ESC10
         title = "Accuracy on ESC-10 (the 5 official folds)"
     else:
-        results, seconds, protocols = {}, {}, {}
+        results, seconds = {}, {}
+        protocols: dict[str, dict[str, Any]] = {}
         for name, labels in (("envsound on the original ESC-10 (44.1 kHz Ogg)", DATA / "esc10" / "labels.csv"),
                              ("envsound on the bundled copy (22.05 kHz Ogg, 12.7 MB)", sample_dir() / "labels.csv")):
             table = first_clips(read_csv(labels), args.clips_per_class)
@@ -261,19 +262,19 @@ def main() -> None:
         for vote_name, vote in VOTES.items():
             vote_row = f"{vote_name} of {len(ensemble)}: {', '.join(ensemble)}"
             results[vote_row] = vote(members).by_fold()
-            protocols[vote_row] = VOTE_PROTOCOL + " (their rows say how)"
+            protocols[vote_row] = ensemble_protocol({name: protocols[name] for name in ensemble})
     notes = [
         f"{title}; deep rows: the model of each split selected as its protocol below says (by default on a grouped, "
         "stratified validation part of its training side); each test fold scored once. Classical rows: trained on "
         "each training side, no selection.",
-        "protocol of each deep row: " + "; ".join(f"{k}: {v}" for k, v in protocols.items()),
+        "protocol of each deep row: " + "; ".join(f"{k}: {v['description']}" for k, v in protocols.items()),
         "seconds per row, wall and CPU (2 threads: alone, wall ≈ CPU / 2; a resumed row counts only what it "
         "trained now): " + ", ".join(f"{k} {v:.0f} / {cpu_seconds.get(k, 0):.0f}" for k, v in seconds.items()),
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, torch {torch.__version__}",
     ]
     if args.clips_per_class:
-        notes.insert(0, f"a subset: the first {args.clips_per_class} clips of each class in each fold, so these "
-                     "figures do not compare with the published ones")
+        notes.insert(0, f"a subset: the first {args.clips_per_class} clips of each class in each fold (each speaker "
+                     "on fsdd), so these figures do not compare with the published ones")
     if published:
         notes.append("published on the same folds: " + "; ".join(f"{k} {100 * v:.1f} %" for k, v in published.items()))
     result = write_report(args.out, title=title, rows=results, notes=notes, paper=published or None)
@@ -285,7 +286,8 @@ def main() -> None:
     summary = {name: {"accuracy": r["accuracy"], "macro_accuracy": r["macro_accuracy"], "log_loss": r["log_loss"],
                       "folds": [f["accuracy"] for f in r["folds"]], "seconds": seconds.get(name),
                       "cpu_seconds": cpu_seconds.get(name),
-                      "protocol": protocols.get(name, "trained on each training side, no selection")}
+                      "protocol": protocols[name]["description"] if name in protocols else
+                      "trained on each training side, no selection"}
                for name, r in result["rows"].items()}
     (args.out / "accuracy.json").write_text(json.dumps({"data": args.data, "rows": summary,
                                                         "published": published, "machine": platform.platform()},

@@ -20,12 +20,18 @@ def run_benchmark(*args: str) -> str:
 
 @pytest.mark.slow
 def test_esc10_table_has_the_official_folds_the_published_figures_and_each_rows_protocol(tmp_path: Path) -> None:
-    printed = run_benchmark("--data", "esc10", "--rows", "dcase2019-baseline", "--out", str(tmp_path))
+    members = ("envsound (stasc)", "envsound, STAP instead of temporal mean", "dcase2019-baseline")
+    printed = run_benchmark("--data", "esc10", "--rows", ";".join(members), "--out", str(tmp_path))
     assert "72.7" in printed and "80.2" in printed  # Piczak's random forest and CNN beside ours
     rows = json.loads((tmp_path / "accuracy.json").read_text())["rows"]
-    assert set(rows) == {"dcase2019-baseline", "MFCC + ZCR statistics, k-NN (scikit-learn)",
+    votes = {f"{vote} of 3: {', '.join(members)}" for vote in ("majority vote", "soft vote")}
+    assert set(rows) == {*members, *votes, "MFCC + ZCR statistics, k-NN (scikit-learn)",
                          "MFCC + ZCR statistics, random forest (scikit-learn)",
                          "MFCC + ZCR statistics, linear SVM (scikit-learn)"}
+    for vote in votes:  # envsound keeps its last epoch, the DCASE baseline is selected on validation: both named
+        assert "the members differ" in rows[vote]["protocol"]
+        assert "dcase2019-baseline: the dataset's own folds; model selected on a held-out validation part" in \
+            rows[vote]["protocol"]
     assert all(len(row["folds"]) == 5 for row in rows.values())  # ESC-10's five official folds
     assert "the dataset's own folds" in rows["dcase2019-baseline"]["protocol"]
     assert "held-out validation part" in rows["dcase2019-baseline"]["protocol"]
