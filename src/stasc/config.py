@@ -81,12 +81,17 @@ class AugmentConfig(Section):
     - ``gain_db``: make each patch louder or quieter by a random gain in ``[-gain_db, gain_db]`` dB,
       applied where the feature shows it (every log-mel row, MFCC's c0; a CQT relative to its
       maximum does not change).
+    - ``freq_warp``: stretch or squeeze each patch along frequency by a random factor in
+      ``[1 - freq_warp, 1 + freq_warp]`` about its lowest row (vocal tract length perturbation,
+      Jaitly & Hinton 2013): a voice or a source a little higher or lower; features whose rows are
+      frequencies only (log-mel, CQT), not cepstra.
     - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
     """
 
     time_shift: NonNegativeInt = 0
     gain_db: NonNegativeFloat = 0.0
+    freq_warp: Annotated[float, Field(ge=0, lt=1)] = 0.0
     freq_masks: NonNegativeInt = 0
     freq_max_width: NonNegativeInt = 8
     time_masks: NonNegativeInt = 0
@@ -94,7 +99,8 @@ class AugmentConfig(Section):
 
     @property
     def enabled(self) -> bool:
-        return (self.time_shift > 0 or self.gain_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
+        return (self.time_shift > 0 or self.gain_db > 0 or self.freq_warp > 0
+                or (self.freq_masks > 0 and self.freq_max_width > 0)
                 or (self.time_masks > 0 and self.time_max_width > 0))
 
 
@@ -169,6 +175,14 @@ class ExperimentConfig(Section):
                 f"model.in_channels ({self.model.in_channels}) must equal the number of stacked "
                 f"input.features ({len(self.input.features)})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _warp_needs_frequency_rows(self) -> ExperimentConfig:
+        cepstral = [spec.kind for spec in self.input.features if not spec.rows_are_frequencies]
+        if self.augment.freq_warp > 0 and cepstral:
+            raise ValueError(f"augment.freq_warp stretches frequency rows; {', '.join(cepstral)} rows are cepstral "
+                             "coefficients (use logmel or cqt features, or freq_warp 0)")
         return self
 
     def settings(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Augmentation of training patches (time shift, gain, frequency/time masks): what each does, how
+"""Augmentation of training patches (time shift, gain, frequency warp, frequency/time masks): what each does, how
 much, reproducibly from the seed, and only in training steps."""
 
 import numpy as np
@@ -8,7 +8,7 @@ import torch
 from stasc.config import AugmentConfig, ConfigError, ExperimentConfig, load_experiment
 from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
-from stasc.training.augment import augment, gain_patches, mask_patches, shift_patches
+from stasc.training.augment import augment, gain_patches, mask_patches, shift_patches, warp_patches
 
 
 def masked(patches: torch.Tensor, seed: int = 0, **settings: int) -> torch.Tensor:
@@ -89,13 +89,41 @@ def test_gain_directions_follow_each_feature_and_its_normaliser() -> None:
     assert directions[1, 0, 0] > 6.3 and directions[1, 4:, 0].abs().max() < 1e-4
 
 
+def test_frequency_warp_stretches_each_patch_by_its_own_factor_about_the_lowest_row() -> None:
+    rows = 40
+    ramp = torch.arange(rows, dtype=torch.float32)[None, None, :, None].expand(300, 2, rows, 8).contiguous()
+    warped = warp_patches(ramp, max_warp=0.2, rng=np.random.default_rng(0))
+    assert warped.shape == ramp.shape
+    # a linear ramp interpolates exactly: output row r holds min(r / factor, top row)
+    factors = 1 / warped[:, 0, 1, 0].numpy()
+    assert factors.min() >= 0.8 - 1e-6 and factors.max() <= 1.2 + 1e-6 and factors.std() > 0.05
+    expected = np.minimum(np.arange(rows)[None] / factors[:, None], rows - 1)
+    np.testing.assert_allclose(warped[:, 0, :, 0].numpy(), expected, atol=1e-4)
+    assert torch.equal(warped[:, 0], warped[:, 1]) and torch.equal(warped[..., 0], warped[..., 7])  # channels, frames
+    assert torch.all(warped[:, :, 0] == 0)  # the lowest row stays where it is
+    squeezed = factors < 1
+    assert squeezed.any() and torch.all(warped[squeezed, :, -1] == rows - 1)  # the top row fills what comes from above
+    assert torch.equal(warped, warp_patches(ramp, max_warp=0.2, rng=np.random.default_rng(0)))
+    assert torch.equal(warp_patches(ramp, max_warp=0.0, rng=np.random.default_rng(3)), ramp)
+
+
+def test_frequency_warp_needs_frequency_rows_and_a_factor_below_one() -> None:
+    assert load_experiment("sample", {"augment": {"freq_warp": 0.1}}).augment.enabled
+    assert load_experiment("cqt-mfcc", {"input": {"features": ["cqt"]}, "model": {"in_channels": 1},
+                                        "augment": {"freq_warp": 0.1}}).augment.freq_warp == 0.1
+    with pytest.raises(ConfigError, match=r"freq_warp stretches frequency rows; mfcc rows are cepstral coefficients"):
+        load_experiment("mfcc", {"augment": {"freq_warp": 0.1}})
+    with pytest.raises(ConfigError, match=r"augment.freq_warp: input should be less than 1"):
+        load_experiment("sample", {"augment": {"freq_warp": 1.0}})
+
+
 def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
     patches = torch.rand(32, 1, 16, 32) + 1.0
     directions = torch.ones(1, 16, 1)
     off = AugmentConfig()
     assert not off.enabled
     assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
-    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_masks=1, time_masks=1)
+    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_warp=0.1, freq_masks=1, time_masks=1)
     a = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
     b = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
     assert torch.equal(a, b) and a.shape == patches.shape

@@ -74,8 +74,10 @@ def per_class(path: Path, summary: dict[str, Any], title: str) -> Path:
     return _save(fig, path)
 
 
-def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[str, float] | None = None) -> Path:
-    """One bar per row (model or vote), mean ± std over folds; the paper's figures as markers."""
+def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[str, float] | None = None, *,
+                  what: str = "clip accuracy", rows: str = "model or vote") -> Path:
+    """One bar per row (model or vote), mean ± std over folds; the paper's figures as markers.
+    ``what`` names the accuracy (the tuning benchmark's is a validation accuracy), ``rows`` the bars."""
     names = list(summaries)
     means = [summaries[n]["accuracy"]["mean"] for n in names]
     stds = [summaries[n]["accuracy"]["std"] for n in names]
@@ -89,9 +91,9 @@ def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[
             ax.scatter(xs, [paper[names[i]] for i in xs], color="tab:red", marker="D", zorder=3, label="paper")
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("clip accuracy")
+    ax.set_ylabel(what)
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title("clip accuracy per model or vote", loc="left")
+    ax.set_title(f"{what} per {rows}", loc="left")
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 

@@ -54,6 +54,7 @@ class CepstralSettings(MelSettings):
     """Mel settings plus the number of DCT coefficients kept (MFCC, HPSS-MFCC)."""
 
     n_mfcc: PositiveInt = 128
+    rows_are_frequencies: ClassVar[bool] = False  # cepstral coefficients
 
     @model_validator(mode="after")
     def _check_coefficients(self) -> CepstralSettings:

@@ -28,6 +28,9 @@ class FeatureSettings(Section):
     sample_rate: PositiveInt = 44100
     hop_length: PositiveInt = 512
     top_db: PositiveFloat = 80.0
+    # rows ordered by frequency (bands, bins), so stretching them moves energy up or down the spectrum;
+    # cepstral rows are not (augment.freq_warp refuses them)
+    rows_are_frequencies: ClassVar[bool] = True
 
     @property
     @abstractmethod

@@ -1,0 +1,151 @@
+"""Choose a preset's recipe without the test folds: every variant is scored on validation parts only.
+
+    python benchmarks/tuning.py --data fsdd [--variants "A;B"] [--out benchmarks/results/tuning-fsdd]
+    python benchmarks/tuning.py --data esc10 [--variants "A;B"] [--out benchmarks/results/tuning-esc10]
+    python benchmarks/tuning.py --data fsdd --epochs 1 --clips-per-class 2 --out /tmp/smoke   # a smoke run
+
+Each variant runs the data set's cross-validation (FSDD: 5 folds grouped by speaker; ESC-10: its 5
+official folds) with ``train.selection=validation``: each split's training side gives up a grouped,
+stratified validation part (on FSDD one of its four speakers; on ESC-10 1/8 of its source
+recordings). A variant's score is the accuracy of that validation part at the end of training (the
+mean of its last three epochs, since the presets keep the last epoch), averaged over the splits.
+The test folds' predictions are written by the cross-validation but never read here: a recipe chosen
+from this table has not seen the folds that `benchmarks/accuracy.py` then reports.
+
+What remains: the choice is one for all splits, and split A's validation speaker is split B's test
+speaker; the table therefore also says which variant each split's own validation part prefers (where
+they all agree, a nested cross-validation would have chosen the same). Prints the table, writes
+tuning.md, tuning.json and tuning.png into --out; a rerun resumes finished folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from accuracy import DATA, first_clips, slug
+from stasc.atomic import replacing
+from stasc.config import load_experiment, merge
+from stasc.data import read_csv
+from stasc.evaluation.plots import accuracy_bars
+from stasc.runs import RunDir
+from stasc.training.cross_validation import cross_validate
+
+LAST_EPOCHS = 3  # the validation figure: mean accuracy of the last three epochs (one epoch swings on 40 clips)
+
+# spectrogram augmentation sized for FSDD's 40 x 64 patches (~0.5 s of speech)
+FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width": 6, "time_masks": 2,
+                "time_max_width": 8}
+MEAN = {"model": {"pooling": "mean"}}
+
+VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
+    "fsdd": {
+        "sample, as before (STAP, mixup, no augmentation)": ("sample", {}),
+        "temporal mean instead of STAP": ("sample", MEAN),
+        "temporal mean + shift, gain, masks": ("sample", merge(MEAN, {"augment": FSDD_AUGMENT})),
+        "temporal mean + frequency warp 0.15": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.15}})),
+        "temporal mean + shift, gain, masks, frequency warp 0.15": (
+            "sample", merge(MEAN, {"augment": {**FSDD_AUGMENT, "freq_warp": 0.15}})),
+        "temporal mean + frequency warp 0.25": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.25}})),
+        "temporal mean + frequency warp 0.15 and masks": (
+            "sample", merge(MEAN, {"augment": {"freq_warp": 0.15, "freq_masks": 2, "freq_max_width": 6,
+                                               "time_masks": 2, "time_max_width": 8}})),
+        "temporal mean + frequency warp 0.15, 40 epochs": (
+            "sample", merge(MEAN, {"augment": {"freq_warp": 0.15}, "train": {"max_epochs": 40, "patience": 40}})),
+    },
+    "esc10": {
+        "envsound": ("envsound", {}),
+        "envsound + frequency warp 0.1": ("envsound", {"augment": {"freq_warp": 0.1}}),
+    },
+}
+
+
+def validation_curve(fold_dir: Path) -> list[float]:
+    """The validation accuracy of every epoch of one split, from its ``logs/metrics.csv``."""
+    with (fold_dir / "logs" / "metrics.csv").open(newline="") as handle:
+        return [float(row["val_acc"]) for row in csv.DictReader(handle) if row.get("val_acc")]
+
+
+def run_variant(name: str, preset: str, changes: dict[str, Any], table: Any, args: argparse.Namespace,
+                k: int | None) -> dict[str, Any]:
+    epochs = {"train": {"max_epochs": args.epochs, "patience": args.epochs}} if args.epochs else {}
+    config = load_experiment(preset, merge(merge(changes, epochs), {"train": {"selection": "validation"}}))
+    run_dir = args.out / slug(name)
+    start = time.perf_counter()
+    cross_validate(config, table, RunDir(run_dir), k=k, cache_root=args.out / "cache", progress=False)
+    curves = [validation_curve(fold) for fold in sorted(run_dir.glob("fold-*"))]
+    last = [float(np.mean(curve[-LAST_EPOCHS:])) for curve in curves]
+    return {"preset": preset, "changes": changes, "run": run_dir.name, "epochs": config.train.max_epochs,
+            "validation_last": last, "validation_best": [max(curve) for curve in curves],
+            "mean": float(np.mean(last)), "std": float(np.std(last)), "seconds": time.perf_counter() - start}
+
+
+def write_outputs(out: Path, data: str, results: dict[str, dict[str, Any]]) -> str:
+    n_splits = min(len(r["validation_last"]) for r in results.values())
+    winners = [max(results, key=lambda name: results[name]["validation_last"][split]) for split in range(n_splits)]
+    lines = [f"# Tuning on validation parts only ({data})", "",
+             f"Validation accuracy (%, mean of each split's last {LAST_EPOCHS} epochs, then mean ± std over splits); "
+             "no test fold was read.", "",
+             "| variant | validation accuracy (%) | per split (%) | best epoch, mean (%) | epochs "
+             "| wall (this run; a resumed fold counts 0) |",
+             "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        per_split = ", ".join(f"{100 * v:.1f}" for v in r["validation_last"])
+        lines.append(f"| {name} | {100 * r['mean']:.1f} ± {100 * r['std']:.1f} | {per_split} | "
+                     f"{100 * np.mean(r['validation_best']):.1f} | {r['epochs']} | {r['seconds'] / 60:.1f} min |")
+    lines += ["", "Each split's own validation part prefers: "
+              + "; ".join(f"split {i + 1}: {name}" for i, name in enumerate(winners)),
+              "", f"machine: {platform.platform()}, torch {torch.__version__}", "", "![tuning.png](tuning.png)"]
+    text = "\n".join(lines) + "\n"
+    with replacing(out / "tuning.md") as tmp:
+        tmp.write_text(text)
+    with replacing(out / "tuning.json") as tmp:
+        tmp.write_text(json.dumps({"data": data, "last_epochs": LAST_EPOCHS, "variants": results,
+                                   "split_winners": winners, "machine": platform.platform()}, indent=2))
+    accuracy_bars(out / "tuning.png", {name: {"accuracy": {"mean": r["mean"], "std": r["std"]}}
+                                       for name, r in results.items()},
+                  what=f"validation accuracy (last {LAST_EPOCHS} epochs)", rows="variant")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", choices=tuple(VARIANTS), default="fsdd")
+    parser.add_argument("--variants", default="", help="semicolon-separated variants to run (default: all)")
+    parser.add_argument("--epochs", type=int, help="epochs per split (default: each preset's own)")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--clips-per-class", type=int, metavar="N",
+                        help="only the first N clips of each class in each fold (each speaker on fsdd): a smoke run")
+    args = parser.parse_args()
+    args.out = args.out or Path(f"benchmarks/results/tuning-{args.data}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    if args.data == "fsdd":
+        table, k = read_csv(DATA / "fsdd" / "labels.csv", group_column="speaker"), 5
+    else:
+        table, k = read_csv(DATA / "esc10" / "labels.csv"), None
+    table = first_clips(table, args.clips_per_class)
+    variants = VARIANTS[args.data]
+    chosen = [v.strip() for v in args.variants.split(";") if v.strip()] or list(variants)
+    unknown = [name for name in chosen if name not in variants]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; {args.data} has: {'; '.join(variants)}")
+    results: dict[str, dict[str, Any]] = {}
+    for name in chosen:
+        preset, changes = variants[name]
+        results[name] = run_variant(name, preset, changes, table, args, k)
+        print(f"{name}: validation {100 * results[name]['mean']:.1f} % ({results[name]['seconds']:.0f} s)", flush=True)
+    print(write_outputs(args.out, args.data, results))
+    print(f"wrote {args.out / 'tuning.md'}")
+
+
+if __name__ == "__main__":
+    main()

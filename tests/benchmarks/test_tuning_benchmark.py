@@ -1,0 +1,44 @@
+"""`benchmarks/tuning.py` end to end on a few FSDD clips per class and speaker, one epoch: the
+validation table and its promise that no test fold's result is read."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "tuning.py"
+VARIANTS = ("sample, as before (STAP, mixup, no augmentation)",
+            "temporal mean + shift, gain, masks, frequency warp 0.15")
+
+
+def run_tuning(out: Path) -> dict:
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--data", "fsdd", "--epochs", "1", "--clips-per-class", "2",
+                           "--variants", ";".join(VARIANTS), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "no test fold was read" in done.stdout
+    return json.loads((out / "tuning.json").read_text())
+
+
+@pytest.mark.slow
+def test_variants_are_scored_on_validation_speakers_and_never_on_the_test_folds(tmp_path: Path) -> None:
+    first = run_tuning(tmp_path)
+    assert list(first["variants"]) == list(VARIANTS)
+    for name, variant in first["variants"].items():
+        assert len(variant["validation_last"]) == 5, name  # one validation speaker per speaker-grouped split
+        assert 0 <= variant["mean"] <= 1 and variant["epochs"] == 1
+        for fold in (tmp_path / variant["run"]).glob("fold-*"):
+            assert json.loads((fold / "result.json").read_text())["protocol"]["selection"] == "validation"
+    assert len(first["split_winners"]) == 5 and set(first["split_winners"]) <= set(VARIANTS)
+    assert (tmp_path / "tuning.md").is_file() and (tmp_path / "tuning.png").stat().st_size > 0
+
+    # every fold is finished, so a rerun resumes; with every test result overwritten it must say the same
+    for fold in tmp_path.glob("*/fold-*"):
+        result = json.loads((fold / "result.json").read_text())
+        (fold / "result.json").write_text(json.dumps({**result, "test_accuracy": 0.0}))
+        (fold / "predictions.csv").write_text("not predictions\n")
+    again = run_tuning(tmp_path)
+    for name in VARIANTS:
+        assert again["variants"][name]["validation_last"] == first["variants"][name]["validation_last"]
+    assert again["split_winners"] == first["split_winners"]
