@@ -21,7 +21,6 @@ tuning.md, tuning.json and tuning.png into --out; a rerun resumes finished folds
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import platform
 import time
@@ -34,7 +33,7 @@ import torch
 from accuracy import DATA, first_clips, slug
 from stasc.atomic import replacing
 from stasc.config import load_experiment, merge
-from stasc.data import read_csv
+from stasc.data import ClipTable, read_csv
 from stasc.evaluation.plots import accuracy_bars
 from stasc.runs import RunDir
 from stasc.training.cross_validation import cross_validate
@@ -68,20 +67,14 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
 }
 
 
-def validation_curve(fold_dir: Path) -> list[float]:
-    """The validation accuracy of every epoch of one split, from its ``logs/metrics.csv``."""
-    with (fold_dir / "logs" / "metrics.csv").open(newline="") as handle:
-        return [float(row["val_acc"]) for row in csv.DictReader(handle) if row.get("val_acc")]
-
-
-def run_variant(name: str, preset: str, changes: dict[str, Any], table: Any, args: argparse.Namespace,
+def run_variant(name: str, preset: str, changes: dict[str, Any], table: ClipTable, args: argparse.Namespace,
                 k: int | None) -> dict[str, Any]:
     epochs = {"train": {"max_epochs": args.epochs, "patience": args.epochs}} if args.epochs else {}
     config = load_experiment(preset, merge(merge(changes, epochs), {"train": {"selection": "validation"}}))
     run_dir = args.out / slug(name)
     start = time.perf_counter()
-    cross_validate(config, table, RunDir(run_dir), k=k, cache_root=args.out / "cache", progress=False)
-    curves = [validation_curve(fold) for fold in sorted(run_dir.glob("fold-*"))]
+    splits = cross_validate(config, table, RunDir(run_dir), k=k, cache_root=args.out / "cache", progress=False)
+    curves = [[value for _, value in RunDir(run_dir).split(split.split).read_history()["val_acc"]] for split in splits]
     last = [float(np.mean(curve[-LAST_EPOCHS:])) for curve in curves]
     return {"preset": preset, "changes": changes, "run": run_dir.name, "epochs": config.train.max_epochs,
             "validation_last": last, "validation_best": [max(curve) for curve in curves],

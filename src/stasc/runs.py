@@ -21,6 +21,7 @@ laid out as above with the same folds; its model is the average of theirs.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,25 @@ class SplitDir:
 
     def read_result(self) -> dict[str, Any]:
         return dict(json.loads(self.result.read_text()))
+
+    def read_history(self) -> dict[str, list[tuple[int, float]]]:
+        return read_history(self.metrics)
+
+
+def read_history(metrics: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every metric of a ``metrics.csv`` as ``(epoch, value)`` pairs in the order logged (Lightning writes
+    training and validation metrics of one epoch on separate rows)."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    with metrics.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            epoch = row.get("epoch")
+            if not epoch:
+                continue
+            for key, value in row.items():
+                if key in ("epoch", "step") or not value:
+                    continue
+                series.setdefault(key, []).append((int(float(epoch)), float(value)))
+    return series
 
 
 def _split_order(split: SplitDir) -> tuple[int, int | str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from stasc.atomic import replacing
+from stasc.runs import read_history
 
 
 def _save(fig: Any, path: Path, *, layout: bool = True) -> Path:
@@ -98,20 +98,6 @@ def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[
     return _save(fig, path)
 
 
-def _read_history(path: Path) -> dict[str, list[tuple[int, float]]]:
-    series: dict[str, list[tuple[int, float]]] = {}
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            epoch = row.get("epoch")
-            if not epoch:
-                continue
-            for key, value in row.items():
-                if key in ("epoch", "step") or not value:
-                    continue
-                series.setdefault(key, []).append((int(float(epoch)), float(value)))
-    return series
-
-
 _CURVES = (  # metric, axis (0: loss, 1: accuracy), line style
     ("train_loss", 0, "-"), ("val_loss", 0, "--"), ("train_patch_acc", 1, "-"), ("val_acc", 1, "--"),
 )
@@ -121,7 +107,7 @@ def learning_curves(path: Path, histories: list[Path], title: str) -> Path | Non
     """Loss and accuracy per epoch, one colour per fold (Lightning CSVLogger ``metrics.csv`` files,
     named by the folder above ``logs/``); solid lines train, dashed validation; metrics a file lacks
     are left out. ``None`` (nothing written) when no file has any of them."""
-    runs = [(h.parent.parent.name, _read_history(h)) for h in histories if h.is_file()]
+    runs = [(h.parent.parent.name, read_history(h)) for h in histories if h.is_file()]
     runs = [(name, series) for name, series in runs if any(key in series for key, _, _ in _CURVES)]
     if not runs:
         return None
