@@ -1,6 +1,8 @@
 """Augmentation of training patches (time shift, gain, frequency warp, frequency/time masks): what each does, how
 much, reproducibly from the seed, and only in training steps."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,27 @@ def test_augmentation_runs_in_training_steps_only(monkeypatch: pytest.MonkeyPatc
     assert calls == []  # validation (and the test pass, the same step) never augments
     module.training_step(batch, 0)
     assert calls == [(4, 1, 32, 32)]
+
+
+def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_cepstra(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import FSDD, TINY, fsdd_subset
+    from stasc.cli import main
+    from stasc.runs import RunDir
+
+    data = fsdd_subset(tmp_path, 1)
+    common = ["--data", str(data), "--audio-root", str(FSDD / "recordings"), "--cache", str(tmp_path / "cache"),
+              "--fold", "0", "--k", "5", "--no-progress", *TINY]
+    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.freq_warp=0.15", "augment.freq_masks=2",
+                     "augment.time_masks=2"]
+    run = tmp_path / "run"
+    sets = [arg for setting in augmentations for arg in ("--set", setting)]
+    assert main(["train", "--preset", "sample", "--out", str(run), *common, *sets]) == 0
+    trained = load_experiment(RunDir(run).config).augment
+    assert (trained.time_shift, trained.gain_db, trained.freq_warp, trained.freq_masks, trained.time_masks) == (
+        8, 6.0, 0.15, 2, 2)
+    assert RunDir(run).split("fold-0").finished
+    capsys.readouterr()
+    assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,
+                 "--set", "augment.freq_warp=0.1"]) == 2
+    assert "freq_warp stretches frequency rows; mfcc rows are cepstral coefficients" in capsys.readouterr().err
