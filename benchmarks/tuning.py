@@ -53,6 +53,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "temporal mean + frequency warp 0.15": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.15}})),
         "temporal mean + shift, gain, masks, frequency warp 0.15": (
             "sample", merge(MEAN, {"augment": {**FSDD_AUGMENT, "freq_warp": 0.15}})),
+        "temporal mean + frequency warp 0.1": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.1}})),
         "temporal mean + frequency warp 0.25": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.25}})),
         "temporal mean + frequency warp 0.15 and masks": (
             "sample", merge(MEAN, {"augment": {"freq_warp": 0.15, "freq_masks": 2, "freq_max_width": 6,

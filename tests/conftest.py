@@ -69,7 +69,8 @@ def bad_files(tmp_path: Path, tut_clips: list[Path]) -> tuple[Path, dict[str, st
 @pytest.fixture(scope="session")
 def trained_sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cross-validated run of the `sample` preset (tiny width, 1 epoch, 2 speaker-grouped folds) on 150
-    FSDD recordings."""
+    FSDD recordings, with STAP pooling (the preset's is the temporal mean) so that `explain` has attention maps
+    to draw, and selection on a validation speaker so that the run has a validation history."""
     from helpers import FSDD, fsdd_subset
     from stasc.cli import main
 
@@ -77,6 +78,7 @@ def trained_sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = fsdd_subset(root, 3)
     status = main(["cv", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
                    "--k", "2", "--out", str(root / "run"), "--cache", str(root / "cache"), "--no-progress",
-                   "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"])
+                   "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
+                   "--set", "model.pooling=stap", "--set", "train.selection=validation"])
     assert status == 0
     return root / "run"

@@ -63,7 +63,8 @@ def test_the_paper_presets_say_what_the_paper_did() -> None:
     assert [f.label for f in load_experiment("hpss-mfcc-stap-mixup").input.features] == ["hpss_mfcc2048"]
     sample = load_experiment("sample")
     assert sample.input.features[0] == LogMelSettings(sample_rate=8000, n_fft=256, hop_length=64, n_mels=40)
-    assert sample.model.pooling == STAPSettings(norm=True) and sample.input.clip_norm == "mean"
+    assert sample.model.pooling.kind == "mean" and sample.input.clip_norm == "mean"
+    assert sample.augment.freq_warp == 0.15 and sample.train.selection == "last"
 
 
 @pytest.mark.parametrize("name", ["cqt-mfcc-stap", "sample", "dcase2019-baseline"])

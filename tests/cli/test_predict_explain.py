@@ -258,3 +258,20 @@ def test_memory_does_not_grow_with_the_recordings_length(trained_sample_run: Pat
         peaks[minutes] = peak_kb / 1024
     # reading the 9-minute file whole would hold ~140 MB of samples and ~190 MB of resampled views more
     assert peaks[9] - peaks[3] < 40, peaks
+
+
+def test_explain_refuses_a_model_without_attention_and_says_which_head(
+        trained_sample_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The `sample` and `envsound` presets pool by the temporal mean: explain says so instead of drawing."""
+    from stasc.models import build_model
+
+    stap = Predictor.from_checkpoint(RunDir(trained_sample_run).split("fold-0").best)
+    settings = stap.config.to_dict()
+    settings["model"]["pooling"] = "mean"
+    config = type(stap.config).parse(settings)
+    mean = Predictor(config, stap.classes, stap.normalizers, build_model(config.model)).save(tmp_path / "mean.ckpt")
+    clip = FSDD / "recordings" / "1_theo_1.wav"
+    out = tmp_path / "mean.png"
+    assert main(["explain", "--model", str(mean), str(clip), "--out", str(out)]) == 2
+    assert "pooling head (mean) has no attention to show" in capsys.readouterr().err
+    assert not out.exists()

@@ -25,8 +25,10 @@ from stasc.training.cross_validation import write_run_config
 
 
 def train_args(data: Path, out: Path, cache: Path, *extra: str, fold: str = "0") -> list[str]:
+    # stasc's default selection (a validation part), which these tests are about; `sample` keeps the last epoch
     return ["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
-            "--out", str(out), "--cache", str(cache), "--fold", fold, "--k", "5", "--no-progress", *TINY, *extra]
+            "--out", str(out), "--cache", str(cache), "--fold", fold, "--k", "5", "--no-progress", *TINY,
+            "--set", "train.selection=validation", *extra]
 
 
 @pytest.fixture(scope="module")
