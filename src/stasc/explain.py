@@ -38,9 +38,17 @@ class Explanation:
         return self.classes[int(self.probabilities.argmax())]
 
 
+def require_attention(predictor: Predictor, model: str = "this model") -> None:
+    """Refuse a model whose pooling head gives no attention maps (the temporal mean), before any audio is read."""
+    if not predictor.model.pooling.has_attention:
+        raise ValueError(f"{model}: its pooling head ({predictor.config.model.pooling.kind}) has no attention to "
+                         "show; use a model with attention pooling (train with --set model.pooling=stap)")
+
+
 def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: float = 10.0) -> Explanation:
     """Attention of ``predictor`` on the first ``window_seconds`` of ``path`` (the mid view of a stereo file)."""
     config = predictor.config
+    require_attention(predictor)
     path = Path(path)
     rate = predictor.sample_rate
     window = max(1, round(window_seconds * rate))
@@ -52,9 +60,7 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
         normalized = front.normalized(front.spectrograms(views))  # per feature: 1, V', R, T
         patches = front.patches(normalized)[0]  # V'·P, C, H, W
         out = predictor.model(patches, return_attention=True)
-    if out.a_tem is None or out.a_spa is None:
-        raise ValueError(f"{path}: this model's pooling head ({config.model.pooling.kind}) has no attention to show; "
-                         "use a model with attention pooling (stap)")
+    assert out.a_tem is not None and out.a_spa is not None  # the head said it has attention
     probabilities = out.logits.float().softmax(-1).mean(0).double().cpu().numpy()  # as window_probabilities
     shown = normalized[0][0]  # V', R, T of the first feature
     per_view = patches.shape[0] // shown.shape[0]

@@ -273,5 +273,8 @@ def test_explain_refuses_a_model_without_attention_and_says_which_head(
     clip = FSDD / "recordings" / "1_theo_1.wav"
     out = tmp_path / "mean.png"
     assert main(["explain", "--model", str(mean), str(clip), "--out", str(out)]) == 2
-    assert "pooling head (mean) has no attention to show" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert f"{mean}: its pooling head (mean) has no attention to show" in error and "model.pooling=stap" in error
     assert not out.exists()
+    with pytest.raises(ValueError, match=r"pooling head \(mean\) has no attention"):  # before any audio is read
+        explain_file(Predictor.from_checkpoint(mean), tmp_path / "not-there.wav")

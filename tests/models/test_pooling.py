@@ -130,3 +130,11 @@ def test_a_head_refuses_another_heads_settings_and_a_kind_registers_once() -> No
         register_pooling(type("OtherSTAP", (SpatialTemporalAttentionPooling,), {}))
     register_pooling(SpatialTemporalAttentionPooling)  # the same class again: a no-op
     assert isinstance(build_pooling(STAPSettings(), spatial=4, temporal=4), SpatialTemporalAttentionPooling)
+
+
+@pytest.mark.parametrize("kind", ["stap", "mean"])
+def test_a_head_says_whether_it_gives_attention_and_does_what_it_says(kind: str) -> None:
+    head = build_pooling(parse_pooling(kind), spatial=6, temporal=5)
+    pooled = head(torch.randn(2, 6, 5))
+    assert (pooled.a_tem is not None and pooled.a_spa is not None) == head.has_attention
+    assert head.has_attention == (kind == "stap")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from stasc.explain import explain_file, plot_explanation
+from stasc.explain import explain_file, plot_explanation, require_attention
 from stasc.loading import model_predictors
 
 
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     predictors = model_predictors(args.model, device=args.device)
     if len(predictors) > 1:
         print(f"{args.model}: {len(predictors)} fold models; explaining the first", file=sys.stderr)
+    require_attention(predictors[0], str(args.model))  # the model is the bad input here, not the audio
     explanation = explain_file(predictors[0], args.audio, window_seconds=args.window)
     plot_explanation(explanation, args.out)
     arrays = {

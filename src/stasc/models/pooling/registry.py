@@ -40,6 +40,8 @@ class PoolingHead(nn.Module, ABC):
     """``o (B, S, T)`` → :class:`Pooled`; ``a_tem``/``a_spa`` are None for a head without attention."""
 
     settings_class: ClassVar[type[PoolingSettings]]
+    # whether forward gives a_tem and a_spa: `explain` asks before it decodes any audio
+    has_attention: ClassVar[bool] = False
 
     def __init__(self, settings: PoolingSettings, *, spatial: int, temporal: int) -> None:
         super().__init__()

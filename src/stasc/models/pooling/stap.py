@@ -26,6 +26,7 @@ class SpatialTemporalAttentionPooling(PoolingHead):
     ``A = a_spa ⊗ a_tem``; ``x_s = Σ_t tanh(A_st · O_st)``."""
 
     settings_class: ClassVar[type[PoolingSettings]] = STAPSettings
+    has_attention: ClassVar[bool] = True
 
     def __init__(self, settings: PoolingSettings, *, spatial: int, temporal: int) -> None:
         super().__init__(settings, spatial=spatial, temporal=temporal)
