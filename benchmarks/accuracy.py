@@ -24,9 +24,9 @@ regression.
 Every deep row selects its model as its preset says: on a grouped, stratified validation part of
 each split's training side (stasc's default), or the last epoch of a fixed budget (`envsound`,
 `sample`: nothing chosen); each test fold is scored once, and only the row that says so lets it
-choose. All rows of one data set share
-the folds; a rerun resumes finished folds. Prints the table (accuracy, macro accuracy, log loss,
-per fold, seconds), writes report.md/report.json/plots and accuracy.json into --out.
+choose. All rows of one data set share the folds; a rerun resumes finished folds. Prints the table
+(accuracy, macro accuracy, log loss, per fold, seconds), writes report.md/report.json/plots and
+accuracy.json into --out.
 """
 
 from __future__ import annotations
