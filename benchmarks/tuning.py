@@ -43,27 +43,39 @@ LAST_EPOCHS = 3  # the validation figure: mean accuracy of the last three epochs
 # spectrogram augmentation sized for FSDD's 40 x 64 patches (~0.5 s of speech)
 FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width": 6, "time_masks": 2,
                 "time_max_width": 8}
-MEAN = {"model": {"pooling": "mean"}}
+# Each variant states its width, pooling and warp itself, so its name stays true whatever the preset says now.
+# BEFORE: `sample` before its tuning; WARP: `sample` as that tuning chose it (2026-12-02, 1/4 width; 1/2 since)
+BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
+MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
+WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.15}}
+MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
+                                   "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
 VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "fsdd": {
-        "sample, as before (STAP, mixup, no augmentation)": ("sample", {}),
+        "sample, as before (STAP, mixup, no augmentation)": ("sample", BEFORE),
         "temporal mean instead of STAP": ("sample", MEAN),
         "temporal mean + shift, gain, masks": ("sample", merge(MEAN, {"augment": FSDD_AUGMENT})),
-        "temporal mean + frequency warp 0.15": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.15}})),
+        "temporal mean + frequency warp 0.15": ("sample", WARP),
         "temporal mean + shift, gain, masks, frequency warp 0.15": (
-            "sample", merge(MEAN, {"augment": {**FSDD_AUGMENT, "freq_warp": 0.15}})),
+            "sample", merge(WARP, {"augment": FSDD_AUGMENT})),
         "temporal mean + frequency warp 0.1": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.1}})),
         "temporal mean + frequency warp 0.25": ("sample", merge(MEAN, {"augment": {"freq_warp": 0.25}})),
         "temporal mean + frequency warp 0.15 and masks": (
-            "sample", merge(MEAN, {"augment": {"freq_warp": 0.15, "freq_masks": 2, "freq_max_width": 6,
-                                               "time_masks": 2, "time_max_width": 8}})),
+            "sample", merge(WARP, {"augment": {"freq_masks": 2, "freq_max_width": 6, "time_masks": 2,
+                                               "time_max_width": 8}})),
         "temporal mean + frequency warp 0.15, 40 epochs": (
-            "sample", merge(MEAN, {"augment": {"freq_warp": 0.15}, "train": {"max_epochs": 40, "patience": 40}})),
+            "sample", merge(WARP, {"train": {"max_epochs": 40, "patience": 40}})),
+        "warp 0.15 + time shift 8": ("sample", merge(WARP, {"augment": {"time_shift": 8}})),
+        "warp 0.15, 1/2 width": ("sample", merge(WARP, {"model": {"width_multiplier": 0.5}})),
+        "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
+        "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
     "esc10": {
-        "envsound": ("envsound", {}),
+        "envsound without frequency warp (before 2026-12-02)": ("envsound", {"augment": {"freq_warp": 0.0}}),
         "envsound + frequency warp 0.1": ("envsound", {"augment": {"freq_warp": 0.1}}),
+        "envsound + frequency warp 0.1, 60 epochs": (
+            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"max_epochs": 60, "patience": 60}}),
     },
 }
 

@@ -65,6 +65,7 @@ def test_the_paper_presets_say_what_the_paper_did() -> None:
     assert sample.input.features[0] == LogMelSettings(sample_rate=8000, n_fft=256, hop_length=64, n_mels=40)
     assert sample.model.pooling.kind == "mean" and sample.input.clip_norm == "mean"
     assert sample.augment.freq_warp == 0.15 and sample.train.selection == "last"
+    assert sample.model.width_multiplier == 0.5
 
 
 @pytest.mark.parametrize("name", ["cqt-mfcc-stap", "sample", "dcase2019-baseline"])

@@ -1,12 +1,16 @@
 """`benchmarks/tuning.py` end to end on a few FSDD clips per class and speaker, one epoch: the
 validation table and its promise that no test fold's result is read."""
 
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from stasc.config import load_experiment
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "tuning.py"
 VARIANTS = ("sample, as before (STAP, mixup, no augmentation)",
@@ -42,3 +46,27 @@ def test_variants_are_scored_on_validation_speakers_and_never_on_the_test_folds(
     for name in VARIANTS:
         assert again["variants"][name]["validation_last"] == first["variants"][name]["validation_last"]
     assert again["split_winners"] == first["split_winners"]
+
+
+def tuning_variants(data: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    return importlib.import_module("tuning").VARIANTS[data]
+
+
+@pytest.mark.parametrize("data", ["fsdd", "esc10"])
+def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
+        data: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a variant written as "the preset plus X" changes meaning once the preset takes X in
+    for name, (preset, changes) in tuning_variants(data, monkeypatch).items():
+        config = load_experiment(preset, changes)
+        warp = re.search(r"warp (0\.\d+)", name)
+        assert config.augment.freq_warp == (float(warp.group(1)) if warp else 0.0), name
+        if "temporal mean" in name:
+            assert config.model.pooling.kind == "mean", name
+        if data == "fsdd":  # tuned at 1/4 width until the 1/2-width variant won
+            assert config.model.width_multiplier == (0.5 if "1/2 width" in name else 0.25), name
+
+
+def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = load_experiment(*tuning_variants("fsdd", monkeypatch)["sample, as before (STAP, mixup, no augmentation)"])
+    assert before.model.pooling.kind == "stap" and before.mixup.enabled and not before.augment.enabled
