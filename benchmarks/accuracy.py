@@ -107,7 +107,7 @@ FSDD_PAPER = {
 }
 
 
-# `sample` until 2026-12-02, on which its ablations were measured (5 min a row; at 1/2 width 4x the compute)
+# `sample` until 2026-12-03, on which its ablations were measured (5 min a row; at 1/2 width 4x the compute)
 QUARTER = {"model": {"width_multiplier": 0.25}}
 
 
@@ -120,7 +120,7 @@ def fsdd_rows() -> dict[str, Row]:
         "mfcc-stap": paper("mfcc-stap"),
         "mfcc-stap-mixup": paper("mfcc-stap-mixup"),
         "sample preset (stasc)": ("sample", {}),
-        "sample at 1/4 width (the preset until 2026-12-02)": ("sample", QUARTER),
+        "sample at 1/4 width (the preset until 2026-12-03)": ("sample", QUARTER),
         "sample at 1/4 width, STAP instead of temporal mean": (
             "sample", merge(QUARTER, {"model": {"pooling": {"kind": "stap", "norm": True}}})),
         "sample at 1/4 width, no mixup": ("sample", merge(QUARTER, {"mixup": {"enabled": False}})),

@@ -72,7 +72,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
     "esc10": {
-        "envsound without frequency warp (before 2026-12-02)": ("envsound", {"augment": {"freq_warp": 0.0}}),
+        "envsound without frequency warp (before 2026-12-03)": ("envsound", {"augment": {"freq_warp": 0.0}}),
         "envsound + frequency warp 0.1": ("envsound", {"augment": {"freq_warp": 0.1}}),
         "envsound + frequency warp 0.1, 60 epochs": (
             "envsound", {"augment": {"freq_warp": 0.1}, "train": {"max_epochs": 60, "patience": 60}}),
