@@ -68,6 +68,8 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "sample", merge(WARP, {"train": {"max_epochs": 40, "patience": 40}})),
         "warp 0.15 + time shift 8": ("sample", merge(WARP, {"augment": {"time_shift": 8}})),
         "warp 0.15, 1/2 width": ("sample", merge(WARP, {"model": {"width_multiplier": 0.5}})),
+        "warp 0.15, 1/2 width, 30 epochs": (
+            "sample", merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"max_epochs": 30, "patience": 30}})),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
