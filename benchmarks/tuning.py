@@ -70,6 +70,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "warp 0.15, 1/2 width": ("sample", merge(WARP, {"model": {"width_multiplier": 0.5}})),
         "warp 0.15, 1/2 width, 30 epochs": (
             "sample", merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"max_epochs": 30, "patience": 30}})),
+        "warp 0.15, 3/4 width": ("sample", merge(WARP, {"model": {"width_multiplier": 0.75}})),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -78,6 +79,12 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "envsound + frequency warp 0.1": ("envsound", {"augment": {"freq_warp": 0.1}}),
         "envsound + frequency warp 0.1, 60 epochs": (
             "envsound", {"augment": {"freq_warp": 0.1}, "train": {"max_epochs": 60, "patience": 60}}),
+        "envsound + frequency warp 0.1, per-clip mean normalisation": (
+            "envsound", {"augment": {"freq_warp": 0.1}, "input": {"clip_norm": "mean"}}),
+        "envsound + frequency warp 0.1, batch 32": (
+            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"batch_size": 32}}),
+        "envsound + frequency warp 0.1, lr 0.002": (
+            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002}}),
     },
 }
 
