@@ -48,6 +48,9 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
 MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
 WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.15}}
+# ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
+ENV_WARP = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.001}}
+ENV_WARP_OFF = {"augment": {"freq_warp": 0.0}, "train": {"lr": 0.001}}
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
@@ -75,16 +78,14 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
     "esc10": {
-        "envsound without frequency warp (before 2026-12-03)": ("envsound", {"augment": {"freq_warp": 0.0}}),
-        "envsound + frequency warp 0.1": ("envsound", {"augment": {"freq_warp": 0.1}}),
+        "envsound without frequency warp (before 2026-12-03)": ("envsound", ENV_WARP_OFF),
+        "envsound + frequency warp 0.1": ("envsound", ENV_WARP),
         "envsound + frequency warp 0.1, 60 epochs": (
-            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"max_epochs": 60, "patience": 60}}),
+            "envsound", merge(ENV_WARP, {"train": {"max_epochs": 60, "patience": 60}})),
         "envsound + frequency warp 0.1, per-clip mean normalisation": (
-            "envsound", {"augment": {"freq_warp": 0.1}, "input": {"clip_norm": "mean"}}),
-        "envsound + frequency warp 0.1, batch 32": (
-            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"batch_size": 32}}),
-        "envsound + frequency warp 0.1, lr 0.002": (
-            "envsound", {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002}}),
+            "envsound", merge(ENV_WARP, {"input": {"clip_norm": "mean"}})),
+        "envsound + frequency warp 0.1, batch 32": ("envsound", merge(ENV_WARP, {"train": {"batch_size": 32}})),
+        "envsound + frequency warp 0.1, lr 0.002": ("envsound", merge(ENV_WARP, {"train": {"lr": 0.002}})),
     },
 }
 

@@ -64,7 +64,11 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         if "temporal mean" in name:
             assert config.model.pooling.kind == "mean", name
         if data == "fsdd":  # tuned at 1/4 width until the 1/2-width variant won
-            assert config.model.width_multiplier == (0.5 if "1/2 width" in name else 0.25), name
+            width = re.search(r"(\d)/(\d) width", name)
+            assert config.model.width_multiplier == (int(width[1]) / int(width[2]) if width else 0.25), name
+        if data == "esc10":  # tuned at lr 0.001 until the lr-0.002 variant won
+            lr = re.search(r"lr (0\.\d+)", name)
+            assert config.train.lr == (float(lr[1]) if lr else 0.001), name
 
 
 def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(monkeypatch: pytest.MonkeyPatch) -> None:
