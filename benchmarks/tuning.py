@@ -86,6 +86,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "envsound", merge(ENV_WARP, {"input": {"clip_norm": "mean"}})),
         "envsound + frequency warp 0.1, batch 32": ("envsound", merge(ENV_WARP, {"train": {"batch_size": 32}})),
         "envsound + frequency warp 0.1, lr 0.002": ("envsound", merge(ENV_WARP, {"train": {"lr": 0.002}})),
+        "envsound + frequency warp 0.1, lr 0.003": ("envsound", merge(ENV_WARP, {"train": {"lr": 0.003}})),
     },
 }
 
