@@ -50,7 +50,7 @@ MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"fre
 WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.15}}
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
 ENV_WARP = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.001}}
-ENV_WARP_OFF = {"augment": {"freq_warp": 0.0}, "train": {"lr": 0.001}}
+ENV_WARP_OFF = merge(ENV_WARP, {"augment": {"freq_warp": 0.0}})
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
