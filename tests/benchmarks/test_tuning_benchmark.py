@@ -74,3 +74,16 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
 def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(monkeypatch: pytest.MonkeyPatch) -> None:
     before = load_experiment(*tuning_variants("fsdd", monkeypatch)["sample, as before (STAP, mixup, no augmentation)"])
     assert before.model.pooling.kind == "stap" and before.mixup.enabled and not before.augment.enabled
+
+
+TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width"),
+                 ("esc10", "envsound", "envsound + frequency warp 0.1, lr 0.002")]
+
+
+@pytest.mark.parametrize(("data", "preset", "chosen"), TUNED_PRESETS)
+def test_each_tuned_preset_is_exactly_the_variant_its_yaml_says_the_validation_parts_chose(
+        data: str, preset: str, chosen: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the preset's figures in the README and YAML are that variant's; a preset edited without a tuning run breaks this
+    variant_preset, changes = tuning_variants(data, monkeypatch)[chosen]
+    assert variant_preset == preset
+    assert load_experiment(preset) == load_experiment(preset, changes)
