@@ -10,14 +10,16 @@ so the figures compare with the published ones printed beside them (Piczak 2015)
 paper's six models at a CPU width (each preset's features, network, pooling, head and mixup; width
 1/8, batch 64, lr 1e-3 with a cosine schedule), stasc's `envsound` preset and its ablations (temporal mean vs
 STAP, mixup off, each augmentation off), the DCASE 2019 baseline CNN at a CPU-practical epoch
-count, the majority and soft vote of three models, and the dataset paper's baselines (MFCC + ZCR
+count, the majority and soft vote of three models and of three training seeds of `envsound`, and the
+dataset paper's baselines (MFCC + ZCR
 statistics with k-NN, random forest and a linear SVM; scikit-learn). One row repeats `envsound`
 with the paper's protocol (the test fold chooses the epoch) to show what that choice is worth.
 
 ``fsdd``: the Free Spoken Digit Dataset (2,500 recordings, 5 speakers), 5 folds grouped by speaker,
 so every score is on a voice never heard in training: the paper's MFCC models at a CPU size, the
-`sample` preset and its ablations, the DCASE 2019 baseline, votes, MFCC statistics + logistic
-regression.
+`sample` preset and its ablations, the DCASE 2019 baseline, votes (of three models, of three seeds
+of `sample`), MFCC statistics + logistic regression. A vote is computed from the rows of the same
+invocation only, when all its members are among them.
 
 ``esc10-bundled``: `envsound` on the package's re-encoded copy of ESC-10 beside the original.
 
@@ -50,7 +52,7 @@ from sklearn.svm import LinearSVC
 
 from stasc.audio import load_views
 from stasc.config import load_experiment, merge
-from stasc.data import ClipTable, Folds, cv_folds, read_csv
+from stasc.data import ClipTable, Folds, cv_folds, read_csv, write_folds
 from stasc.ensemble import VOTES, ensemble_protocol
 from stasc.evaluation.predictions import Predictions, concat
 from stasc.evaluation.report import format_table, write_report
@@ -68,7 +70,7 @@ cpu_seconds: dict[str, float] = {}  # CPU time of each deep row, beside its wall
 PAPER_CPU = {"model": {"width_multiplier": 0.125},
              "train": {"lr": 0.001, "batch_size": 64, "lr_schedule": "cosine", "max_epochs": 30, "patience": 30}}
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
-AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0}
+AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0}
 
 Row = tuple[str, dict[str, Any]]
 
@@ -77,6 +79,9 @@ def esc10_rows() -> dict[str, Row]:
     rows: dict[str, Row] = {f"{name} (paper preset, 1/8 width)": (name, PAPER_CPU) for name in PAPER_PRESETS}
     rows.update({
         "envsound (stasc)": ("envsound", {}),
+        # two more training seeds of the preset on the same folds: with seed 0, the members of a soft vote of seeds
+        # (what `stasc cv --seeds 3` then `stasc ensemble` make)
+        **{f"envsound (stasc), seed {seed}": ("envsound", {"train": {"seed": seed}}) for seed in (1, 2)},
         "envsound, STAP instead of temporal mean": ("envsound", {"model": {"pooling": {"kind": "stap", "norm": True}}}),
         "envsound, no mixup": ("envsound", {"mixup": {"enabled": False}}),
         "envsound, no time shift": ("envsound", {"augment": {"time_shift": 0}}),
@@ -120,6 +125,7 @@ def fsdd_rows() -> dict[str, Row]:
         "mfcc-stap": paper("mfcc-stap"),
         "mfcc-stap-mixup": paper("mfcc-stap-mixup"),
         "sample preset (stasc)": ("sample", {}),
+        **{f"sample preset (stasc), seed {seed}": ("sample", {"train": {"seed": seed}}) for seed in (1, 2)},
         "sample at 1/4 width (the preset until 2026-12-03)": ("sample", QUARTER),
         "sample at 1/4 width, STAP instead of temporal mean": (
             "sample", merge(QUARTER, {"model": {"pooling": {"kind": "stap", "norm": True}}})),
@@ -200,6 +206,11 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")[:80]
 
 
+def seeds_of(row: str) -> tuple[str, ...]:
+    """``row`` and its seed-1 and seed-2 rows: the members of a vote of seeds."""
+    return (row, f"{row}, seed 1", f"{row}, seed 2")
+
+
 def run_rows(rows: dict[str, Row], table: ClipTable, args: argparse.Namespace, *, k: int | None,
              ) -> tuple[dict[str, list[Predictions]], dict[str, float], dict[str, dict[str, Any]]]:
     results: dict[str, list[Predictions]] = {}
@@ -211,6 +222,10 @@ def run_rows(rows: dict[str, Row], table: ClipTable, args: argparse.Namespace, *
         overrides = merge(changes, epochs)
         config = load_experiment(preset, overrides)
         run = RunDir(args.out / slug(name))
+        if not run.folds.is_file():
+            # every row on the folds of seed 0, so a row with another training seed changes only the training and
+            # its predictions vote clip by clip with the others (grouped folds would otherwise follow train.seed)
+            write_folds(run.folds, table, cv_folds(table, k=k, seed=0).of_clip)
         start, cpu = time.perf_counter(), time.process_time()
         cross_validate(config, table, run, k=k, cache_root=args.out / "cache", progress=False)
         seconds[name] = time.perf_counter() - start
@@ -245,7 +260,8 @@ def main() -> None:
         stats = mfcc_statistics(table, spec)  # the classical rows are cheap: always beside the deep ones
         results["MFCC statistics + logistic regression"] = classical(
             table, folds, stats, lambda: LogisticRegression(max_iter=2000))
-        ensemble = ("sample preset (stasc)", "sample at 1/4 width, STAP instead of temporal mean", "dcase2019-baseline")
+        ensembles = [("sample preset (stasc)", "sample at 1/4 width, STAP instead of temporal mean",
+                      "dcase2019-baseline"), seeds_of("sample preset (stasc)")]
         title = "Accuracy on unheard speakers (FSDD, 5 folds grouped by speaker)"
     elif args.data == "esc10":
         table = first_clips(read_csv(DATA / "esc10" / "labels.csv"), args.clips_per_class)
@@ -256,7 +272,8 @@ def main() -> None:
                            ("random forest", lambda: RandomForestClassifier(n_estimators=500, random_state=0)),
                            ("linear SVM", lambda: LinearSVC(C=0.1, max_iter=20000))):
             results[f"MFCC + ZCR statistics, {name} (scikit-learn)"] = classical(table, folds, stats, make)
-        ensemble = ("envsound (stasc)", "envsound, STAP instead of temporal mean", "dcase2019-baseline")
+        ensembles = [("envsound (stasc)", "envsound, STAP instead of temporal mean", "dcase2019-baseline"),
+                     seeds_of("envsound (stasc)")]
         published = PUBLISHED_ESC10
         title = "Accuracy on ESC-10 (the 5 official folds)"
     else:
@@ -268,9 +285,11 @@ def main() -> None:
             one, s, p = run_rows({name: ("envsound", {})}, table, argparse.Namespace(**{**vars(args), "rows": ""}),
                                  k=None)
             results.update(one), seconds.update(s), protocols.update(p)
-        ensemble = ()
+        ensembles = []
         title = "envsound on ESC-10: the bundled re-encoded copy beside the original"
-    if ensemble and all(name in results for name in ensemble):
+    for ensemble in ensembles:
+        if not all(name in results for name in ensemble):
+            continue  # a vote of this run's rows only: members from other runs may have other settings
         members = [concat(results[name]) for name in ensemble]
         for vote_name, vote in VOTES.items():
             vote_row = f"{vote_name} of {len(ensemble)}: {', '.join(ensemble)}"

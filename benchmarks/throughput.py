@@ -1,12 +1,16 @@
 """Training and inference throughput of the DCNN, beside the machine's own matmul peak.
 
-    python benchmarks/throughput.py [--widths 1.0,0.125] [--seconds 20] [--out benchmarks/results/throughput.json]
+    python benchmarks/throughput.py [--widths 1.0,0.125] [--presets envsound,sample]
+                                    [--precisions 32-true,bf16-mixed] [--seconds 20]
+                                    [--out benchmarks/results/throughput.json]
 
-For each width: training patches/s (forward + backward + Adam step, batch --train-batch) and
-inference patches/s (--infer-batch), the achieved GFLOP/s (2 FLOP per MAC; a training step
-counts 3× the forward cost), and the same run's matrix-multiply peak (fp32 on CPU, bf16 on CUDA),
-plus how long one TAU 2019 epoch takes (14,400 clips × 33 patches for the MFCC-2048 presets).
-Prints a table, writes JSON.
+For each model (the paper's network at each of --widths on a 128 x 128 patch, and each of --presets'
+own network on its own patch) and each precision: training patches/s (forward + backward + Adam
+step, batch --train-batch, channels-last as training runs it) and inference patches/s
+(--infer-batch), the achieved GFLOP/s (2 FLOP per MAC; a training step counts 3× the forward cost),
+the same run's float32 matrix-multiply peak, and how long one TAU 2019 epoch takes (14,400 clips ×
+33 patches, for the paper-width rows). ``bf16-mixed`` is the bfloat16 autocast ``train.precision:
+auto`` picks on CUDA and on CPUs with AMX / AVX512-BF16. Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ import json
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from stasc.atomic import replacing
+from stasc.config import load_experiment
 from stasc.models import ModelConfig, build_model, count_macs
+from stasc.training.precision import cpu_has_native_bf16
 
 TAU_PATCHES_PER_EPOCH = 14400 * 33
 
@@ -54,27 +62,27 @@ def rate(step, batch: int, seconds: float, device: torch.device) -> float:  # ty
     return batch * count / (time.perf_counter() - start)
 
 
-def measure(width: float, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
-    config = ModelConfig(width_multiplier=width)
+def measure(name: str, config: ModelConfig, precision: str, args: argparse.Namespace,
+            device: torch.device) -> dict[str, Any]:
     model = build_model(config).to(device)
     macs = count_macs(config)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    memory = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    model = model.to(memory_format=memory)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=5e-4)
-    x = torch.randn(args.train_batch, 1, 128, 128, device=device).to(memory_format=memory)
+    shape = (config.in_channels, *config.input_size)
+    x = torch.randn(args.train_batch, *shape, device=device).to(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (args.train_batch,), device=device)
 
     def train_step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with autocast:
-            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
         loss.backward()
         optimizer.step()
 
     model.train()
     train_rate = rate(train_step, args.train_batch, args.seconds, device)
-    xi = torch.randn(args.infer_batch, 1, 128, 128, device=device).to(memory_format=memory)
+    xi = torch.randn(args.infer_batch, *shape, device=device).to(memory_format=torch.channels_last)
     model.eval()
 
     def infer_step() -> None:
@@ -83,19 +91,32 @@ def measure(width: float, args: argparse.Namespace, device: torch.device) -> dic
 
     infer_rate = rate(infer_step, args.infer_batch, args.seconds, device)
     return {
-        "width": width,
+        "model": name,
+        "precision": precision,
         "gmac_per_patch": macs / 1e9,
         "train_patches_per_s": train_rate,
         "infer_patches_per_s": infer_rate,
         "train_gflops": train_rate * 3 * 2 * macs / 1e9,
         "infer_gflops": infer_rate * 2 * macs / 1e9,
-        "tau_epoch_hours": TAU_PATCHES_PER_EPOCH / train_rate / 3600,
+        # a TAU epoch is 33 patches of 128 x 128 a clip: only the paper's network has that patch
+        "tau_epoch_hours": (TAU_PATCHES_PER_EPOCH / train_rate / 3600 if tuple(config.input_size) == (128, 128)
+                            else None),
     }
+
+
+def models(args: argparse.Namespace) -> list[tuple[str, ModelConfig]]:
+    """(name, network): the paper's network at each width, then each preset's own."""
+    out = [(f"paper DCNN, width {float(w):g}", ModelConfig(width_multiplier=float(w)))
+           for w in args.widths.split(",") if w]
+    return out + [(preset, load_experiment(preset).model) for preset in args.presets.split(",") if preset]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--widths", default="1.0,0.125")
+    parser.add_argument("--widths", default="1.0,0.125", help="widths of the paper's network (empty: none)")
+    parser.add_argument("--presets", default="", help="comma-separated presets whose own networks to measure")
+    parser.add_argument("--precisions", default="32-true,bf16-mixed",
+                        help="comma-separated train.precision values to measure each model in")
     parser.add_argument("--train-batch", type=int, default=32)
     parser.add_argument("--infer-batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0, help="time per measurement")
@@ -103,24 +124,28 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
     args = parser.parse_args()
     device = torch.device(args.device)
-    peak_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    peak = matmul_peak_gflops(device, peak_dtype, min(args.seconds, 10.0))
-    rows = [measure(float(w), args, device) for w in args.widths.split(",")]
+    peak = matmul_peak_gflops(device, torch.float32, min(args.seconds, 10.0))
+    precisions = [p for p in args.precisions.split(",") if p]
+    rows = [measure(name, config, precision, args, device) for name, config in models(args) for precision in precisions]
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads")
-    print(f"device: {name}; matmul peak {peak:.0f} GFLOP/s ({'bf16' if device.type == 'cuda' else 'fp32'})")
-    header = (f"{'width':>6} {'GMAC/patch':>10} {'train p/s':>10} {'train GFLOP/s':>14} {'infer p/s':>10} "
-              f"{'infer GFLOP/s':>14} {'% peak (train)':>15} {'TAU epoch':>10}")
+            else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads, "
+                 f"native bf16: {'yes' if cpu_has_native_bf16() else 'no'}")
+    print(f"device: {name}; fp32 matmul peak {peak:.0f} GFLOP/s")
+    width = max(len(str(row["model"])) for row in rows)
+    header = (f"{'model':<{width}} {'precision':>10} {'GMAC/patch':>10} {'train p/s':>10} {'train GFLOP/s':>14} "
+              f"{'infer p/s':>10} {'infer GFLOP/s':>14} {'% fp32 peak':>12} {'TAU epoch':>10}")
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row['width']:>6.3f} {row['gmac_per_patch']:>10.3f} {row['train_patches_per_s']:>10.1f} "
-            f"{row['train_gflops']:>14.1f} {row['infer_patches_per_s']:>10.1f} {row['infer_gflops']:>14.1f} "
-            f"{100 * row['train_gflops'] / peak:>14.0f}% {row['tau_epoch_hours']:>9.2f}h"
+            f"{row['model']:<{width}} {row['precision']:>10} {row['gmac_per_patch']:>10.3f} "
+            f"{row['train_patches_per_s']:>10.1f} {row['train_gflops']:>14.1f} {row['infer_patches_per_s']:>10.1f} "
+            f"{row['infer_gflops']:>14.1f} {100 * float(row['train_gflops']) / peak:>11.0f}% "
+            + (f"{row['tau_epoch_hours']:>9.2f}h" if row["tau_epoch_hours"] is not None else f"{'–':>10}")
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"device": name, "matmul_peak_gflops": peak, "rows": rows}, indent=2))
+    with replacing(args.out) as tmp:
+        tmp.write_text(json.dumps({"device": name, "matmul_peak_gflops_fp32": peak, "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -48,9 +48,14 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
 MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.0}}
 WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"freq_warp": 0.15}}
+# HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
+HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
 ENV_WARP = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.001}}
 ENV_WARP_OFF = merge(ENV_WARP, {"augment": {"freq_warp": 0.0}})
+# ENV_BF16: `envsound` as of 2026-12-03 (warp 0.1, lr 0.002) trained under bfloat16 autocast, which needs a third of
+# the time on a CPU with AMX and lets a variant spend that on width or epochs inside the 30-minute budget
+ENV_BF16 = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002, "precision": "bf16-mixed"}}
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
@@ -74,6 +79,11 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "warp 0.15, 1/2 width, 30 epochs": (
             "sample", merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"max_epochs": 30, "patience": 30}})),
         "warp 0.15, 3/4 width": ("sample", merge(WARP, {"model": {"width_multiplier": 0.75}})),
+        "warp 0.15, 1/2 width, bf16": ("sample", HALF_BF16),
+        "warp 0.15, 1/2 width, bf16, time stretch 0.1": (
+            "sample", merge(HALF_BF16, {"augment": {"time_stretch": 0.1}})),
+        "warp 0.15, 1/2 width, bf16, time stretch 0.2": (
+            "sample", merge(HALF_BF16, {"augment": {"time_stretch": 0.2}})),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -87,6 +97,11 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "envsound + frequency warp 0.1, batch 32": ("envsound", merge(ENV_WARP, {"train": {"batch_size": 32}})),
         "envsound + frequency warp 0.1, lr 0.002": ("envsound", merge(ENV_WARP, {"train": {"lr": 0.002}})),
         "envsound + frequency warp 0.1, lr 0.003": ("envsound", merge(ENV_WARP, {"train": {"lr": 0.003}})),
+        "envsound + frequency warp 0.1, lr 0.002, bf16": ("envsound", ENV_BF16),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, full width": (
+            "envsound", merge(ENV_BF16, {"model": {"width_multiplier": 1.0}})),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, 80 epochs": (
+            "envsound", merge(ENV_BF16, {"train": {"max_epochs": 80, "patience": 80}})),
     },
 }
 
@@ -100,7 +115,10 @@ def run_variant(name: str, preset: str, changes: dict[str, Any], table: ClipTabl
     splits = cross_validate(config, table, RunDir(run_dir), k=k, cache_root=args.out / "cache", progress=False)
     curves = [[value for _, value in RunDir(run_dir).split(split.split).read_history()["val_acc"]] for split in splits]
     last = [float(np.mean(curve[-LAST_EPOCHS:])) for curve in curves]
+    # results written before the precision was recorded are all CPU float32 ones
+    precision = sorted({split.precision or "32-true" for split in splits})
     return {"preset": preset, "changes": changes, "run": run_dir.name, "epochs": config.train.max_epochs,
+            "precision": ", ".join(precision),
             "validation_last": last, "validation_best": [max(curve) for curve in curves],
             "mean": float(np.mean(last)), "std": float(np.std(last)), "seconds": time.perf_counter() - start}
 
@@ -111,13 +129,14 @@ def write_outputs(out: Path, data: str, results: dict[str, dict[str, Any]]) -> s
     lines = [f"# Tuning on validation parts only ({data})", "",
              f"Validation accuracy (%, mean of each split's last {LAST_EPOCHS} epochs, then mean ± std over splits); "
              "no test fold was read.", "",
-             "| variant | validation accuracy (%) | per split (%) | best epoch, mean (%) | epochs "
+             "| variant | validation accuracy (%) | per split (%) | best epoch, mean (%) | epochs | precision "
              "| wall (this run; a resumed fold counts 0) |",
-             "|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         per_split = ", ".join(f"{100 * v:.1f}" for v in r["validation_last"])
         lines.append(f"| {name} | {100 * r['mean']:.1f} ± {100 * r['std']:.1f} | {per_split} | "
-                     f"{100 * np.mean(r['validation_best']):.1f} | {r['epochs']} | {r['seconds'] / 60:.1f} min |")
+                     f"{100 * np.mean(r['validation_best']):.1f} | {r['epochs']} | {r.get('precision', '32-true')} "
+                     f"| {r['seconds'] / 60:.1f} min |")
     lines += ["", "Each split's own validation part prefers: "
               + "; ".join(f"split {i + 1}: {name}" for i, name in enumerate(winners)),
               "", f"machine: {platform.platform()}, torch {torch.__version__}", "", "![tuning.png](tuning.png)"]

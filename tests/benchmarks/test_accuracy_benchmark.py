@@ -1,12 +1,15 @@
 """`benchmarks/accuracy.py` end to end on a few real ESC-10 clips per class and fold, one epoch:
 the table, its published figures, and every row's protocol (the benchmark's promises)."""
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from stasc.config import load_experiment
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
 
@@ -48,3 +51,20 @@ def test_bundled_copy_is_measured_beside_the_original_on_the_same_clips(tmp_path
     original, bundled = (report["rows"][name] for name in ("envsound on the original ESC-10 (44.1 kHz Ogg)",
                                                            "envsound on the bundled copy (22.05 kHz Ogg, 12.7 MB)"))
     assert original["clips"] == bundled["clips"] == 100 and original["n_folds"] == bundled["n_folds"] == 5
+
+
+@pytest.mark.slow
+def test_a_vote_of_three_training_seeds_of_the_preset_on_the_same_folds(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    members = ("sample preset (stasc)", "sample preset (stasc), seed 1", "sample preset (stasc), seed 2")
+    run_benchmark("--data", "fsdd", "--rows", ";".join(members), "--out", str(tmp_path))
+    rows = json.loads((tmp_path / "accuracy.json").read_text())["rows"]
+    votes = {f"{vote} of 3: {', '.join(members)}" for vote in ("majority vote", "soft vote")}
+    assert set(rows) == {*members, *votes, "MFCC statistics + logistic regression"}
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    slug = importlib.import_module("accuracy").slug
+    seeds = [load_experiment(tmp_path / slug(name) / "config.yaml").train.seed for name in members]
+    assert seeds == [0, 1, 2]
+    for vote in votes:  # the seeds share one protocol (the last epoch, speaker-grouped folds): the vote names it
+        assert "the members' protocol" in rows[vote]["protocol"] and "the members differ" not in rows[vote]["protocol"]
+        assert len(rows[vote]["folds"]) == 5

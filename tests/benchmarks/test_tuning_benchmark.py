@@ -61,6 +61,11 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         config = load_experiment(preset, changes)
         warp = re.search(r"warp (0\.\d+)", name)
         assert config.augment.freq_warp == (float(warp.group(1)) if warp else 0.0), name
+        stretch = re.search(r"time stretch (0\.\d+)", name)
+        assert config.augment.time_stretch == (float(stretch[1]) if stretch else 0.0), name
+        assert config.train.precision == ("bf16-mixed" if "bf16" in name else "auto"), name
+        if "full width" in name:
+            assert config.model.width_multiplier == 1.0, name
         if "temporal mean" in name:
             assert config.model.pooling.kind == "mean", name
         if data == "fsdd":  # tuned at 1/4 width until the 1/2-width variant won

@@ -10,7 +10,14 @@ import torch
 from stasc.config import AugmentConfig, ConfigError, ExperimentConfig, load_experiment
 from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
-from stasc.training.augment import augment, gain_patches, mask_patches, shift_patches, warp_patches
+from stasc.training.augment import (
+    augment,
+    gain_patches,
+    mask_patches,
+    shift_patches,
+    stretch_patches,
+    warp_patches,
+)
 
 
 def masked(patches: torch.Tensor, seed: int = 0, **settings: int) -> torch.Tensor:
@@ -109,6 +116,29 @@ def test_frequency_warp_stretches_each_patch_by_its_own_factor_about_the_lowest_
     assert torch.equal(warp_patches(ramp, max_warp=0.0, rng=np.random.default_rng(3)), ramp)
 
 
+def test_time_stretch_slows_or_speeds_each_patch_by_its_own_factor_about_the_middle_frame() -> None:
+    frames = 33
+    middle = (frames - 1) / 2
+    ramp = torch.arange(frames, dtype=torch.float32)[None, None, None, :].expand(300, 2, 6, frames).contiguous()
+    stretched = stretch_patches(ramp, max_stretch=0.2, rng=np.random.default_rng(0))
+    assert stretched.shape == ramp.shape
+    # a linear ramp interpolates exactly: output frame t holds middle + (t - middle) / factor, within the patch
+    factors = 1 / (stretched[:, 0, 0, int(middle) + 1] - middle).numpy()
+    assert factors.min() >= 0.8 - 1e-6 and factors.max() <= 1.2 + 1e-6 and factors.std() > 0.05
+    expected = np.clip(middle + (np.arange(frames)[None] - middle) / factors[:, None], 0, frames - 1)
+    np.testing.assert_allclose(stretched[:, 0, 0, :].numpy(), expected, atol=1e-4)
+    assert torch.equal(stretched[:, 0], stretched[:, 1]) and torch.equal(stretched[:, :, 0], stretched[:, :, 5])
+    assert torch.all(stretched[..., int(middle)] == middle)  # the middle frame stays where it is
+    sped_up = factors < 1
+    assert sped_up.any() and torch.all(stretched[sped_up, ..., -1] == frames - 1)  # the edges fill what lies outside
+    assert torch.equal(stretched, stretch_patches(ramp, max_stretch=0.2, rng=np.random.default_rng(0)))
+    assert torch.equal(stretch_patches(ramp, max_stretch=0.0, rng=np.random.default_rng(3)), ramp)
+    # along time every feature can stretch, cepstra too
+    assert load_experiment("mfcc", {"augment": {"time_stretch": 0.1}}).augment.enabled
+    with pytest.raises(ConfigError, match=r"augment.time_stretch: input should be less than 1"):
+        load_experiment("sample", {"augment": {"time_stretch": 1.0}})
+
+
 def test_frequency_warp_needs_frequency_rows_and_a_factor_below_one() -> None:
     assert load_experiment("sample", {"augment": {"freq_warp": 0.1}}).augment.enabled
     assert load_experiment("cqt-mfcc", {"input": {"features": ["cqt"]}, "model": {"in_channels": 1},
@@ -125,7 +155,7 @@ def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
     off = AugmentConfig()
     assert not off.enabled
     assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
-    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_warp=0.1, freq_masks=1, time_masks=1)
+    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_warp=0.1, time_stretch=0.1, freq_masks=1, time_masks=1)
     a = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
     b = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
     assert torch.equal(a, b) and a.shape == patches.shape
@@ -184,14 +214,14 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
     data = fsdd_subset(tmp_path, 1)
     common = ["--data", str(data), "--audio-root", str(FSDD / "recordings"), "--cache", str(tmp_path / "cache"),
               "--fold", "0", "--k", "5", "--no-progress", *TINY]
-    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.freq_warp=0.15", "augment.freq_masks=2",
-                     "augment.time_masks=2"]
+    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.freq_warp=0.15", "augment.time_stretch=0.1",
+                     "augment.freq_masks=2", "augment.time_masks=2"]
     run = tmp_path / "run"
     sets = [arg for setting in augmentations for arg in ("--set", setting)]
     assert main(["train", "--preset", "sample", "--out", str(run), *common, *sets]) == 0
     trained = load_experiment(RunDir(run).config).augment
-    assert (trained.time_shift, trained.gain_db, trained.freq_warp, trained.freq_masks, trained.time_masks) == (
-        8, 6.0, 0.15, 2, 2)
+    assert (trained.time_shift, trained.gain_db, trained.freq_warp, trained.time_stretch, trained.freq_masks,
+            trained.time_masks) == (8, 6.0, 0.15, 0.1, 2, 2)
     assert RunDir(run).split("fold-0").finished
     capsys.readouterr()
     assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,

@@ -1,5 +1,6 @@
 """Augmentation of training patches (not in the paper, off in its presets): random time shift, gain,
-frequency warping (vocal tract length perturbation, Jaitly & Hinton 2013) and frequency/time
+frequency warping (vocal tract length perturbation, Jaitly & Hinton 2013), time stretching (tempo
+perturbation, as SpecAugment's time warp and Ko et al. 2015's speed perturbation) and frequency/time
 masking (SpecAugment, Park et al. 2019). Mixup is :mod:`stasc.training.mixup`.
 
 Each draws per patch from the training module's seeded generator, so a run is reproducible; the
@@ -65,6 +66,24 @@ def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.
     return patches + gains[:, None, None, None] * directions.to(patches.device, patches.dtype)[None]
 
 
+def _resample_axis(patches: Tensor, source: np.ndarray, axis: int) -> Tensor:
+    """``patches`` with position ``i`` along ``axis`` (2: rows, 3: frames) read at the fractional
+    ``source[b, i]`` of its patch ``b``, linearly interpolated."""
+    size = patches.shape[axis]
+    below = np.floor(source).astype(np.int64)
+    above = np.minimum(below + 1, size - 1)
+    shape = [patches.shape[0], 1, 1, 1]
+    shape[axis] = size
+    weight = _to_device(torch.from_numpy((source - below).astype(np.float32)), patches).to(patches.dtype)
+
+    def at(index: np.ndarray) -> Tensor:
+        return torch.gather(patches, axis, _to_device(torch.from_numpy(index), patches).reshape(shape)
+                            .expand_as(patches))
+
+    weight = weight.reshape(shape)
+    return at(below) * (1 - weight) + at(above) * weight
+
+
 def warp_patches(patches: Tensor, *, max_warp: float, rng: np.random.Generator) -> Tensor:
     """Stretch (factor > 1: energy moves up) or squeeze each patch's rows by its own factor in
     ``[1 - max_warp, 1 + max_warp]`` about row 0, linearly interpolated; rows that would come from
@@ -72,21 +91,24 @@ def warp_patches(patches: Tensor, *, max_warp: float, rng: np.random.Generator) 
     n, _, rows, _ = patches.shape
     factors = rng.uniform(1 - max_warp, 1 + max_warp, size=n)
     source = np.clip(np.arange(rows)[None] / factors[:, None], 0, rows - 1)  # B, H: output row r ← input r / factor
-    below = np.floor(source).astype(np.int64)
-    above = np.minimum(below + 1, rows - 1)
-    weight = _to_device(torch.from_numpy((source - below).astype(np.float32)), patches).to(patches.dtype)
+    return _resample_axis(patches, source, axis=2)
 
-    def rows_at(index: np.ndarray) -> Tensor:
-        return torch.gather(patches, 2, _to_device(torch.from_numpy(index), patches)[:, None, :, None]
-                            .expand_as(patches))
 
-    weight = weight[:, None, :, None]
-    return rows_at(below) * (1 - weight) + rows_at(above) * weight
+def stretch_patches(patches: Tensor, *, max_stretch: float, rng: np.random.Generator) -> Tensor:
+    """Slow down (factor > 1) or speed up each patch by its own factor in ``[1 - max_stretch,
+    1 + max_stretch]`` about its middle frame, linearly interpolated; frames that would come from
+    outside the patch take its first or last frame."""
+    n, _, _, frames = patches.shape
+    factors = rng.uniform(1 - max_stretch, 1 + max_stretch, size=n)
+    middle = (frames - 1) / 2
+    # B, W: output frame t ← input frame middle + (t − middle) / factor
+    source = np.clip(middle + (np.arange(frames)[None] - middle) / factors[:, None], 0, frames - 1)
+    return _resample_axis(patches, source, axis=3)
 
 
 def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator) -> Tensor:
-    """Every augmentation ``config`` turns on, in the order shift → gain → warp → masks (a mask stays at
-    the mean)."""
+    """Every augmentation ``config`` turns on, in the order shift → gain → warp → stretch → masks (a
+    mask stays at the mean)."""
     if patches.ndim != 4:
         raise ValueError(f"expected patches (B, C, H, W), got shape {tuple(patches.shape)}")
     if config.time_shift > 0:
@@ -95,6 +117,8 @@ def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, 
         patches = gain_patches(patches, max_db=config.gain_db, directions=gain_directions, rng=rng)
     if config.freq_warp > 0:
         patches = warp_patches(patches, max_warp=config.freq_warp, rng=rng)
+    if config.time_stretch > 0:
+        patches = stretch_patches(patches, max_stretch=config.time_stretch, rng=rng)
     if (config.freq_masks and config.freq_max_width) or (config.time_masks and config.time_max_width):
         patches = mask_patches(patches, freq_masks=config.freq_masks, freq_max_width=config.freq_max_width,
                                time_masks=config.time_masks, time_max_width=config.time_max_width, rng=rng)

@@ -39,6 +39,7 @@ from stasc.training.console import EpochProgress, quiet_lightning
 from stasc.training.data import PatchDataset, fit_normalizers
 from stasc.training.history import HistoryCSVLogger, drop_epochs_from
 from stasc.training.module import SELECTION_SCORE, SceneClassifier
+from stasc.training.precision import training_precision
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class SplitResult:
     test_accuracy: float | None  # on the test clips (None for the final model)
     clips: dict[str, int] = field(default_factory=dict)  # fit / selection / test
     protocol: dict[str, Any] = field(default_factory=dict)
+    precision: str = ""  # the trainer's, auto resolved (bf16-mixed, 32-true); empty in older results
     # where the metadata tells them: each test clip's device and city, and the devices trained on
     attributes: dict[str, Any] = field(default_factory=dict)
 
@@ -95,13 +97,9 @@ def plan_split(config: ExperimentConfig, table: ClipTable, train: np.ndarray, te
 
 def _trainer_options(config: ExperimentConfig) -> dict[str, Any]:
     train = config.train
-    precision = train.precision
-    if precision == "auto":
-        on_cuda = torch.cuda.is_available() and train.accelerator in ("auto", "gpu", "cuda")
-        precision = "bf16-mixed" if on_cuda else "32-true"
     options: dict[str, Any] = {
         "accelerator": train.accelerator, "devices": train.devices, "num_nodes": train.num_nodes,
-        "strategy": train.strategy, "precision": precision, "max_epochs": train.max_epochs,
+        "strategy": train.strategy, "precision": training_precision(train), "max_epochs": train.max_epochs,
     }
     if train.limit_train_batches < 1:
         options["limit_train_batches"] = train.limit_train_batches
@@ -203,7 +201,7 @@ def fit(
         split=plan.name, epochs=int(trainer.current_epoch), selected_epoch=int(saved.get("epoch", 0)),
         selection_score=None if best_score is None else float(best_score), test_accuracy=None,
         clips={part: len(names) for part, names in files.items()},
-        protocol=protocol(config, plan.folds).to_dict(),
+        protocol=protocol(config, plan.folds).to_dict(), precision=training_precision(config.train),
         attributes=_attributes(table, plan),
     )
     if not trainer.is_global_zero:
