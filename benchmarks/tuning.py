@@ -51,11 +51,24 @@ WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25}, "augment": {"fre
 # HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
 HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
-ENV_WARP = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.001}}
+ENV_WARP = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.001}, "model": {"pooling": "mean"}}
 ENV_WARP_OFF = merge(ENV_WARP, {"augment": {"freq_warp": 0.0}})
 # ENV_BF16: `envsound` as of 2026-12-03 (warp 0.1, lr 0.002) trained under bfloat16 autocast, which needs a third of
 # the time on a CPU with AMX and lets a variant spend that on width or epochs inside the 30-minute budget
-ENV_BF16 = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002, "precision": "bf16-mixed"}}
+ENV_BF16 = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002, "precision": "bf16-mixed"},
+            "model": {"pooling": "mean"}}
+# the full band of ESC's 44.1 kHz recordings (to 22 kHz instead of 11): the same frame grid (hop 1024 at 44.1 kHz
+# is hop 512 at 22.05 kHz), so the same patches and compute; rain, sea waves and fire differ above 11 kHz
+ENV_FULL_BAND = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 1024,
+                                         "n_mels": 64}]}}
+ENV_FULL_BAND_128 = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048,
+                                             "hop_length": 1024, "n_mels": 128}], "patch_size": [128, 128]},
+                     "model": {"input_size": [128, 128]}}
+# the whole clip as one patch (216 frames = 5 s at 22.05 kHz, hop 512) instead of 3 s windows 32 frames apart: a
+# quarter of ESC-10's clips are half silence, and a 3 s window of silence is trained with the clip's label. One
+# patch a clip is 0.46x the compute of an epoch of windows, so 80 epochs cost about what 40 did
+ENV_WHOLE_CLIP = {"input": {"patch_width": 216, "patch_size": [64, 216]}, "model": {"input_size": [64, 216]},
+                  "train": {"max_epochs": 80, "patience": 80}}
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
@@ -102,6 +115,22 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "envsound", merge(ENV_BF16, {"model": {"width_multiplier": 1.0}})),
         "envsound + frequency warp 0.1, lr 0.002, bf16, 80 epochs": (
             "envsound", merge(ENV_BF16, {"train": {"max_epochs": 80, "patience": 80}})),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, mean + max pooling": (
+            "envsound", merge(ENV_BF16, {"model": {"pooling": "meanmax"}})),
+        # a third of a point on one seed is inside seed noise: seeds 1 and 2 of both decide between them
+        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, seed {seed}": (
+            "envsound", merge(ENV_BF16, {"train": {"seed": seed}})) for seed in (1, 2)},
+        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, mean + max pooling, seed {seed}": (
+            "envsound", merge(ENV_BF16, {"model": {"pooling": "meanmax"}, "train": {"seed": seed}}))
+           for seed in (1, 2)},
+        "envsound + frequency warp 0.1, lr 0.002, bf16, the whole clip, 80 epochs": (
+            "envsound", merge(ENV_BF16, ENV_WHOLE_CLIP)),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, the whole clip, 80 epochs, mean + max pooling": (
+            "envsound", merge(ENV_BF16, merge(ENV_WHOLE_CLIP, {"model": {"pooling": "meanmax"}}))),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz (64 bands to 22 kHz)": (
+            "envsound", merge(ENV_BF16, ENV_FULL_BAND)),
+        "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz, 128 bands": (
+            "envsound", merge(ENV_BF16, ENV_FULL_BAND_128)),
     },
 }
 

@@ -74,6 +74,11 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         if data == "esc10":  # tuned at lr 0.001 until the lr-0.002 variant won
             lr = re.search(r"lr (0\.\d+)", name)
             assert config.train.lr == (float(lr[1]) if lr else 0.001), name
+            assert config.model.pooling.kind == ("meanmax" if "mean + max" in name else "mean"), name
+            assert config.input.sample_rate == (44100 if "44.1 kHz" in name else 22050), name
+            assert config.input.patch_width == (216 if "whole clip" in name else 128), name
+            seed = re.search(r"seed (\d+)", name)
+            assert config.train.seed == (int(seed[1]) if seed else 0), name
 
 
 def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,11 @@ import torch
 
 from stasc.config import ConfigError
 from stasc.models.pooling import (
+    MeanMaxPoolingSettings,
     MeanPoolingSettings,
     SpatialTemporalAttentionPooling,
     STAPSettings,
+    TemporalMeanMaxPooling,
     TemporalMeanPooling,
     build_pooling,
     parse_pooling,
@@ -74,6 +76,23 @@ def test_mean_pooling_and_norm_option() -> None:
     torch.testing.assert_close(normed(o).x, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_mean_max_pooling_adds_the_temporal_maximum_so_a_short_event_survives() -> None:
+    head = TemporalMeanMaxPooling(MeanMaxPoolingSettings(), spatial=3, temporal=10)
+    o = torch.zeros(1, 3, 10)
+    o[0, 0, 4] = 5.0  # one loud frame in row 0, nothing else
+    o[0, 1] = 1.0  # a steady row: mean 1, max 1
+    x, a_tem, a_spa = head(o)
+    torch.testing.assert_close(x, torch.tensor([[0.5 + 5.0, 2.0, 0.0]]))
+    assert a_tem is None and a_spa is None
+    o = torch.randn(2, 5, 7, requires_grad=True)
+    x = head(o).x
+    torch.testing.assert_close(x, o.mean(-1) + o.max(-1).values)
+    x.sum().backward()
+    # every frame gets the mean's 1/T; each row's loudest frame gets the maximum's 1 as well
+    expected = torch.full((2, 5, 7), 1 / 7).scatter_add(-1, o.argmax(-1, keepdim=True), torch.ones(2, 5, 1))
+    torch.testing.assert_close(o.grad, expected)
+
+
 @pytest.mark.parametrize("scale,norm", [("none", False), ("st", False), ("none", True), ("st", True)])
 def test_every_stap_option_keeps_shapes_and_passes_finite_gradients(scale: str, norm: bool) -> None:
     torch.manual_seed(0)
@@ -97,7 +116,7 @@ def test_paper_stap_gives_small_x_and_the_st_scale_lifts_it() -> None:
 
 
 def test_heads_are_parsed_from_a_kind_or_a_mapping() -> None:
-    assert {"stap", "mean"} <= set(pooling_kinds())
+    assert {"stap", "mean", "meanmax"} <= set(pooling_kinds())
     assert parse_pooling("stap") == STAPSettings() and parse_pooling("mean") == MeanPoolingSettings()
     settings = parse_pooling({"kind": "stap", "norm": True, "scale": "st"})
     assert (settings.kind, settings.scale, settings.norm) == ("stap", "st", True)
@@ -106,6 +125,7 @@ def test_heads_are_parsed_from_a_kind_or_a_mapping() -> None:
     assert isinstance(head, SpatialTemporalAttentionPooling) and head.factor == 24.0
     assert isinstance(head.norm, torch.nn.LayerNorm) and head.w_tem.shape == (6,) and head.w_spa.shape == (4,)
     assert isinstance(build_pooling(parse_pooling("mean"), spatial=6, temporal=4), TemporalMeanPooling)
+    assert isinstance(build_pooling(parse_pooling("meanmax"), spatial=6, temporal=4), TemporalMeanMaxPooling)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +152,7 @@ def test_a_head_refuses_another_heads_settings_and_a_kind_registers_once() -> No
     assert isinstance(build_pooling(STAPSettings(), spatial=4, temporal=4), SpatialTemporalAttentionPooling)
 
 
-@pytest.mark.parametrize("kind", ["stap", "mean"])
+@pytest.mark.parametrize("kind", ["stap", "mean", "meanmax"])
 def test_a_head_says_whether_it_gives_attention_and_does_what_it_says(kind: str) -> None:
     head = build_pooling(parse_pooling(kind), spatial=6, temporal=5)
     pooled = head(torch.randn(2, 6, 5))

@@ -1,7 +1,8 @@
 """Pooling heads and their registry; importing this package registers the built-in ones."""
 
-from stasc.models.pooling import mean, stap
+from stasc.models.pooling import mean, meanmax, stap
 from stasc.models.pooling.mean import MeanPoolingSettings, TemporalMeanPooling
+from stasc.models.pooling.meanmax import MeanMaxPoolingSettings, TemporalMeanMaxPooling
 from stasc.models.pooling.registry import (
     Pooled,
     PoolingHead,
@@ -15,7 +16,7 @@ from stasc.models.pooling.registry import (
 from stasc.models.pooling.stap import SpatialTemporalAttentionPooling, STAPSettings
 
 __all__ = [
-    "MeanPoolingSettings", "Pooled", "PoolingHead", "PoolingSettings", "STAPSettings",
-    "SpatialTemporalAttentionPooling", "TemporalMeanPooling", "build_pooling", "mean", "parse_pooling",
-    "pooling_kinds", "pooling_settings", "register_pooling", "stap",
+    "MeanMaxPoolingSettings", "MeanPoolingSettings", "Pooled", "PoolingHead", "PoolingSettings", "STAPSettings",
+    "SpatialTemporalAttentionPooling", "TemporalMeanMaxPooling", "TemporalMeanPooling", "build_pooling", "mean",
+    "meanmax", "parse_pooling", "pooling_kinds", "pooling_settings", "register_pooling", "stap",
 ]
