@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from accuracy import DATA, first_clips, slug
+from accuracy import DATA, first_clips, full_band, slug
 from stasc.atomic import replacing
 from stasc.config import load_experiment, merge
 from stasc.data import ClipTable, read_csv
@@ -57,13 +57,9 @@ ENV_WARP_OFF = merge(ENV_WARP, {"augment": {"freq_warp": 0.0}})
 # the time on a CPU with AMX and lets a variant spend that on width or epochs inside the 30-minute budget
 ENV_BF16 = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002, "precision": "bf16-mixed"},
             "model": {"pooling": "mean"}}
-# the full band of ESC's 44.1 kHz recordings (to 22 kHz instead of 11): the same frame grid (hop 1024 at 44.1 kHz
-# is hop 512 at 22.05 kHz), so the same patches and compute; rain, sea waves and fire differ above 11 kHz
-ENV_FULL_BAND = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 1024,
-                                         "n_mels": 64}]}}
-ENV_FULL_BAND_128 = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048,
-                                             "hop_length": 1024, "n_mels": 128}], "patch_size": [128, 128]},
-                     "model": {"input_size": [128, 128]}}
+# rain, sea waves and fire differ above 11 kHz; at 128 bands the patches are 128 x 128 (2x the compute)
+ENV_FULL_BAND = full_band()
+ENV_FULL_BAND_128 = merge(full_band(128), {"input": {"patch_size": [128, 128]}, "model": {"input_size": [128, 128]}})
 # the whole clip as one patch (216 frames = 5 s at 22.05 kHz, hop 512) instead of 3 s windows 32 frames apart: a
 # quarter of ESC-10's clips are half silence, and a 3 s window of silence is trained with the clip's label. One
 # patch a clip is 0.46x the compute of an epoch of windows, so 80 epochs cost about what 40 did
