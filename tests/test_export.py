@@ -137,6 +137,32 @@ def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint:
         np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
 
 
+def test_a_mean_max_pooling_model_trains_from_the_cli_and_predicts_the_same_after_export(tmp_path: Path) -> None:
+    # what a user tries first with the new head: `--set model.pooling=meanmax`, then predict and export the run
+    from stasc.models.pooling import TemporalMeanMaxPooling
+
+    data = fsdd_subset(tmp_path, 2)
+    assert main(["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5",
+                 "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
+                 "--set", "model.pooling=meanmax"]) == 0
+    checkpoint = RunDir(tmp_path / "run").split("fold-0").best
+    predictor = Predictor.from_checkpoint(checkpoint)
+    assert predictor.config.model.pooling.kind == "meanmax"
+    assert isinstance(predictor.model.pooling, TemporalMeanMaxPooling)
+    model = tmp_path / "m.onnx"
+    assert main(["export", "--model", str(checkpoint), "--out", str(model), "--window-seconds", str(WINDOW)]) == 0
+    clips = [str(c) for c in _clips()]
+    for source, out in ((model, "onnx.csv"), (checkpoint, "torch.csv")):
+        assert main(["predict", "--model", str(source), *clips, "--window", str(WINDOW), "--hop", str(HOP),
+                     "--out", str(tmp_path / out), "--no-progress"]) == 0
+    onnx_rows, torch_rows = (list(csv.DictReader((tmp_path / out).open())) for out in ("onnx.csv", "torch.csv"))
+    assert len(onnx_rows) == len(torch_rows) > len(clips)
+    classes = [c for c in onnx_rows[0] if c not in ("file", "start", "end", "label", "error")]
+    for a, b in zip(onnx_rows, torch_rows):
+        np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
+
+
 def test_a_cqt_model_is_exported_from_features_and_says_so(tmp_path: Path, tut_clips: list[Path]) -> None:
     from stasc.audio import channel_views, load, resample
     from stasc.config import load_experiment
