@@ -59,6 +59,11 @@ ENV_BF16 = {"augment": {"freq_warp": 0.1}, "train": {"lr": 0.002, "precision": "
             "model": {"pooling": "mean"}}
 # rain, sea waves and fire differ above 11 kHz; at 128 bands the patches are 128 x 128 (2x the compute)
 ENV_FULL_BAND = full_band()
+# both bands at once: the 22.05 kHz log-mel (64 bands to 11 kHz) and the 44.1 kHz one (64 bands to 22 kHz) stacked as
+# two channels on the same frame grid; only the first convolution grows (2 input channels instead of 1)
+ENV_TWO_BANDS = {"input": {"features": [{"kind": "logmel", "sample_rate": 22050, "n_fft": 1024, "hop_length": 512,
+                                         "n_mels": 64}, *full_band()["input"]["features"]]},
+                 "model": {"in_channels": 2}}
 ENV_FULL_BAND_128 = merge(full_band(128), {"input": {"patch_size": [128, 128]}, "model": {"input_size": [128, 128]}})
 # the whole clip as one patch (216 frames = 5 s at 22.05 kHz, hop 512) instead of 3 s windows 32 frames apart: a
 # quarter of ESC-10's clips are half silence, and a 3 s window of silence is trained with the clip's label. One
@@ -93,6 +98,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "sample", merge(HALF_BF16, {"augment": {"time_stretch": 0.1}})),
         "warp 0.15, 1/2 width, bf16, time stretch 0.2": (
             "sample", merge(HALF_BF16, {"augment": {"time_stretch": 0.2}})),
+        "warp 0.15, 1/2 width, bf16, 3 members averaged": ("sample", merge(HALF_BF16, {"model": {"members": 3}})),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -125,6 +131,19 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "envsound", merge(ENV_BF16, merge(ENV_WHOLE_CLIP, {"model": {"pooling": "meanmax"}}))),
         "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz (64 bands to 22 kHz)": (
             "envsound", merge(ENV_BF16, ENV_FULL_BAND)),
+        # seeds 1 and 2 of the full band decide it against the preset's seeds 0-2 (89.6 +- 1.0 %): adopted if its
+        # three-seed mean is higher (rule fixed 2026-12-04 before these ran; its seed-0 test figure is known, 89.5 %)
+        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz (64 bands to 22 kHz), seed {seed}": (
+            "envsound", merge(ENV_BF16, merge(ENV_FULL_BAND, {"train": {"seed": seed}}))) for seed in (1, 2)},
+        # the same rule for both bands stacked, whose test figure nobody has seen
+        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, 22.05 and 44.1 kHz log-mel stacked{suffix}": (
+            "envsound", merge(ENV_BF16, merge(ENV_TWO_BANDS, {"train": {"seed": seed}})))
+           for seed, suffix in ((0, ""), (1, ", seed 1"), (2, ", seed 2"))},
+        # an ensemble inside one model: 2 members (at 2.6 min a split on 2026-12-04, the most that keep the 5-fold CV
+        # within 30 minutes), each trained on its own augmentation draw, probabilities averaged; against the preset's
+        # seeds 0-2 (89.6 +- 1.0 %)
+        "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged": (
+            "envsound", merge(ENV_BF16, {"model": {"members": 2}})),
         "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz, 128 bands": (
             "envsound", merge(ENV_BF16, ENV_FULL_BAND_128)),
     },

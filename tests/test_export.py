@@ -137,19 +137,26 @@ def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint:
         np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
 
 
-def test_a_mean_max_pooling_model_trains_from_the_cli_and_predicts_the_same_after_export(tmp_path: Path) -> None:
-    # what a user tries first with the new head: `--set model.pooling=meanmax`, then predict and export the run
-    from stasc.models.pooling import TemporalMeanMaxPooling
+@pytest.mark.parametrize("setting", ["model.pooling=meanmax", "model.members=2"])
+def test_a_model_of_a_new_kind_trains_from_the_cli_and_predicts_the_same_after_export(tmp_path: Path,
+                                                                                       setting: str) -> None:
+    # what a user tries first with a new head or an averaged model: `--set ...`, then predict and export the run
+    from stasc.models import MemberAverage
+    from stasc.models.pooling import TemporalMeanMaxPooling, TemporalMeanPooling
 
     data = fsdd_subset(tmp_path, 2)
     assert main(["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
                  "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5",
                  "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
-                 "--set", "model.pooling=meanmax"]) == 0
+                 "--set", setting]) == 0
     checkpoint = RunDir(tmp_path / "run").split("fold-0").best
     predictor = Predictor.from_checkpoint(checkpoint)
-    assert predictor.config.model.pooling.kind == "meanmax"
-    assert isinstance(predictor.model.pooling, TemporalMeanMaxPooling)
+    if setting == "model.pooling=meanmax":
+        assert predictor.config.model.pooling.kind == "meanmax"
+        assert isinstance(predictor.model.pooling, TemporalMeanMaxPooling)
+    else:
+        assert predictor.config.model.members == 2 and isinstance(predictor.model, MemberAverage)
+        assert isinstance(predictor.model.pooling, TemporalMeanPooling)
     model = tmp_path / "m.onnx"
     assert main(["export", "--model", str(checkpoint), "--out", str(model), "--window-seconds", str(WINDOW)]) == 0
     clips = [str(c) for c in _clips()]

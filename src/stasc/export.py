@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from stasc.atomic import replacing, write_text
 from stasc.features.frontend import FrontEnd
 from stasc.inference import CheckpointError, Predictor
-from stasc.models.dcnn import DCNN
+from stasc.models.members import Network
 
 
 @dataclass
@@ -70,7 +70,7 @@ class ExportReport:
 class _Member(nn.Module):
     """One trained model after its spectrograms: front end (normalise, patches) → network → mean probabilities."""
 
-    def __init__(self, front_end: FrontEnd, model: DCNN) -> None:
+    def __init__(self, front_end: FrontEnd, model: Network) -> None:
         super().__init__()
         self.front_end = front_end
         self.model = model

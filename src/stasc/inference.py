@@ -27,7 +27,7 @@ from stasc.config import ExperimentConfig
 from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer, patch_starts
 from stasc.models import build_model
-from stasc.models.dcnn import DCNN
+from stasc.models.members import Network
 
 CheckpointError = checkpoint.CheckpointError
 
@@ -183,7 +183,7 @@ class Predictor:
 
     def __init__(
         self, config: ExperimentConfig, classes: tuple[str, ...] | list[str], normalizers: list[Normalizer],
-        model: DCNN, *, device: str | torch.device = "cpu", batch_size: int = 64,
+        model: Network, *, device: str | torch.device = "cpu", batch_size: int = 64,
     ) -> None:
         self.config = config
         self.classes = tuple(classes)

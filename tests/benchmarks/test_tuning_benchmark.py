@@ -68,6 +68,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert config.model.width_multiplier == 1.0, name
         if "temporal mean" in name:
             assert config.model.pooling.kind == "mean", name
+        members = re.search(r"(\d) members averaged", name)
+        assert config.model.members == (int(members[1]) if members else 1), name
         if data == "fsdd":  # tuned at 1/4 width until the 1/2-width variant won
             width = re.search(r"(\d)/(\d) width", name)
             assert config.model.width_multiplier == (int(width[1]) / int(width[2]) if width else 0.25), name
@@ -75,7 +77,9 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             lr = re.search(r"lr (0\.\d+)", name)
             assert config.train.lr == (float(lr[1]) if lr else 0.001), name
             assert config.model.pooling.kind == ("meanmax" if "mean + max" in name else "mean"), name
-            assert config.input.sample_rate == (44100 if "44.1 kHz" in name else 22050), name
+            rates = [spec.sample_rate for spec in config.input.features]
+            assert rates == ([22050, 44100] if "stacked" in name else [44100] if "44.1 kHz" in name else [22050]), name
+            assert config.model.in_channels == len(rates), name
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
             seed = re.search(r"seed (\d+)", name)
             assert config.train.seed == (int(seed[1]) if seed else 0), name

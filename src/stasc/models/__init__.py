@@ -1,7 +1,8 @@
-"""The networks: the paper's DCNN built from a block list, with STAP or temporal-mean pooling."""
+"""The networks: the paper's DCNN built from a block list, with STAP or temporal-mean pooling, alone or averaged."""
 
 from stasc.models.config import BlockSpec, ConvShape, ConvSpec, ModelConfig
-from stasc.models.dcnn import DCNN, DCNNOutput, build_model, count_macs
+from stasc.models.dcnn import DCNN, DCNNOutput, count_macs
+from stasc.models.members import MemberAverage, build_model
 from stasc.models.pooling import (
     Pooled,
     PoolingHead,
@@ -17,6 +18,7 @@ __all__ = [
     "ConvShape",
     "ConvSpec",
     "DCNNOutput",
+    "MemberAverage",
     "ModelConfig",
     "Pooled",
     "PoolingHead",

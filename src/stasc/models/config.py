@@ -111,6 +111,8 @@ class ModelConfig(Section):
       (``{kind: stap, norm: true}``; see :mod:`stasc.models.pooling`).
     - ``head``: ``'fc_relu'`` (paper: FC-10 → ReLU, the softmax is left to the loss) or ``'linear'``.
     - ``dropout``: dropout on the pooled vector before the classifier (not in the paper; 0 = off).
+    - ``members``: copies of this network, each initialised and trained (own augmentation and mixup draw,
+      own loss) on its own, whose class probabilities are averaged (:mod:`stasc.models.members`); 1 = one DCNN.
     """
 
     in_channels: PositiveInt = 1
@@ -121,6 +123,7 @@ class ModelConfig(Section):
     head: Literal["fc_relu", "linear"] = "fc_relu"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     n_classes: Annotated[int, Field(ge=2)] = 10
+    members: PositiveInt = 1
 
     @model_validator(mode="after")
     def _fits(self) -> ModelConfig:

@@ -62,15 +62,11 @@ class DCNN(nn.Module):
         return logits
 
 
-def build_model(config: ModelConfig) -> DCNN:
-    """The DCNN for ``config``; weights come from torch's global RNG (seed it first)."""
-    return DCNN(config)
-
-
 def count_macs(config: ModelConfig) -> int:
     """Multiply-accumulates of one patch forward, counted analytically over convs and the classifier.
 
     BatchNorm, ReLU, pooling and STAP (≈ 3·S·T) are left out; the paper model gives 3,525,595,136 (≈ 3.5 GMAC).
+    ``model.members`` copies cost that many times one.
     """
     convs = sum(s.freq * s.time * s.out_channels * s.in_channels * s.kernel_size**2 for s in config.conv_shapes())
-    return convs + config.spatial_size * config.n_classes
+    return (convs + config.spatial_size * config.n_classes) * config.members

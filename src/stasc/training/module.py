@@ -2,8 +2,8 @@
 
 The network itself (``stasc.models``) knows nothing of training; this module adds Adam with L2
 weight decay, soft-target cross-entropy (so mixed targets work), augmentation and mixup during
-training steps only, and evaluation per clip: a clip's probabilities are the mean of its patches'
-over all patches and views, its prediction their argmax.
+training steps only (one draw per member of a ``model.members`` average), and evaluation per clip: a
+clip's probabilities are the mean of its patches' over all patches and views, its prediction their argmax.
 """
 
 from __future__ import annotations
@@ -58,11 +58,13 @@ class SceneClassifier(L.LightningModule):
     def create(cls, config: ExperimentConfig, classes: list[str], normalizers: list[Normalizer]) -> SceneClassifier:
         return cls(config.to_dict(), classes, [n.to_dict() for n in normalizers])
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``Tensor (B, C, H, W)`` → logits ``(B, K)``."""
+    def forward(self, x: Tensor, member: int | None = None) -> Tensor:
+        """``Tensor (B, C, H, W)`` → logits ``(B, K)`` (of one ``member`` of a ``model.members`` average when given)."""
         if self.config.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self._network(x)
+        if member is None:
+            return self._network(x)
+        return self._network(x, member=member)
 
     def setup(self, stage: str) -> None:
         # before the strategy moves and wraps the model (DDP): channels-last weights, so the gradients DDP
@@ -83,18 +85,28 @@ class SceneClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y, _ = batch
-        targets = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
+        members = self.config.model.members
+        # each member of an average gets its own augmentation and mixup draw and its own loss: trained as if apart
+        losses, accuracies = [], []
+        for member in range(members):
+            inputs, targets = self._augmented(x, F.one_hot(y, num_classes=len(self.classes)).to(x.dtype))
+            logits = self(inputs, member=member if members > 1 else None)
+            losses.append(F.cross_entropy(logits.float(), targets))  # float32 loss under bf16 autocast
+            accuracies.append((logits.argmax(1) == y).float().mean())
+        # summed, so that each member's gradient (and Adam's coupled L2 on it) is what it would be alone
+        loss = torch.stack(losses).sum()
+        self.log("train_loss", loss / members, on_step=False, on_epoch=True, sync_dist=True)
+        self.log("train_patch_acc", torch.stack(accuracies).mean(), on_step=False, on_epoch=True, sync_dist=True)
+        return loss
+
+    def _augmented(self, x: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """One draw of the training-only augmentation, then mixup (each as configured)."""
         if self.config.augment.enabled:
             directions = self.gain_directions if self.gain_directions is not None else torch.zeros(0)
             x = augment(x, self.config.augment, gain_directions=directions, rng=self._rng)
         if self.config.mixup.enabled:
             x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
-        logits = self(x)
-        loss = F.cross_entropy(logits.float(), targets)  # float32 loss under bf16 autocast
-        accuracy = (logits.argmax(1) == y).float().mean()
-        self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
-        self.log("train_patch_acc", accuracy, on_step=False, on_epoch=True, sync_dist=True)
-        return loss
+        return x, targets
 
     def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
         x, y, clips = batch
