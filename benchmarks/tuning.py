@@ -131,19 +131,19 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
             "envsound", merge(ENV_BF16, merge(ENV_WHOLE_CLIP, {"model": {"pooling": "meanmax"}}))),
         "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz (64 bands to 22 kHz)": (
             "envsound", merge(ENV_BF16, ENV_FULL_BAND)),
-        # seeds 1 and 2 of the full band decide it against the preset's seeds 0-2 (89.6 +- 1.0 %): adopted if its
-        # three-seed mean is higher (rule fixed 2026-12-04 before these ran; its seed-0 test figure is known, 89.5 %)
-        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz (64 bands to 22 kHz), seed {seed}": (
-            "envsound", merge(ENV_BF16, merge(ENV_FULL_BAND, {"train": {"seed": seed}}))) for seed in (1, 2)},
-        # the same rule for both bands stacked, whose test figure nobody has seen
-        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, 22.05 and 44.1 kHz log-mel stacked{suffix}": (
-            "envsound", merge(ENV_BF16, merge(ENV_TWO_BANDS, {"train": {"seed": seed}})))
-           for seed, suffix in ((0, ""), (1, ", seed 1"), (2, ", seed 2"))},
+        # both bands stacked as two channels (2026-12-04; stopped after 2 of the 5 splits, both below the preset's:
+        # the bundled sample, 22.05 kHz, could not feed its second channel anyway)
+        "envsound + frequency warp 0.1, lr 0.002, bf16, 22.05 and 44.1 kHz log-mel stacked": (
+            "envsound", merge(ENV_BF16, ENV_TWO_BANDS)),
         # an ensemble inside one model: 2 members (at 2.6 min a split on 2026-12-04, the most that keep the 5-fold CV
-        # within 30 minutes), each trained on its own augmentation draw, probabilities averaged; against the preset's
-        # seeds 0-2 (89.6 +- 1.0 %)
+        # within 30 minutes), each trained on its own augmentation draw, probabilities averaged. Seed 0 draws the
+        # validation parts of the preset's seed-0 row (90.0 %): adopted if higher on those (rule fixed before it ran)
         "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged": (
             "envsound", merge(ENV_BF16, {"model": {"members": 2}})),
+        # it tied the preset's seed 0 (90.0 against 90.0 %): seeds 1 and 2 decide, as for mean + max (adopted if its
+        # three-seed mean is above the preset's 89.6 %; rule fixed before they ran)
+        **{f"envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, seed {seed}": (
+            "envsound", merge(ENV_BF16, {"model": {"members": 2}, "train": {"seed": seed}})) for seed in (1, 2)},
         "envsound + frequency warp 0.1, lr 0.002, bf16, 44.1 kHz, 128 bands": (
             "envsound", merge(ENV_BF16, ENV_FULL_BAND_128)),
     },
