@@ -54,6 +54,12 @@ def test_one_member_is_a_plain_dcnn_whose_checkpoints_keep_their_layout() -> Non
     assert count_macs(small(members=2)) == 2 * count_macs(small())
     with pytest.raises(ValueError, match="at least 2 members"):
         MemberAverage(small())
+    # one signature for both: a single DCNN is its own member 0
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(one.eval()(x, member=0), one(x))
+        with pytest.raises(ValueError, match="only member 0"):
+            one(x, member=1)
 
 
 def test_members_is_a_config_key_with_a_clear_error() -> None:

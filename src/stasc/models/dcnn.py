@@ -38,18 +38,21 @@ class DCNN(nn.Module):
         self.head_relu = config.head == "fc_relu"
 
     @overload
-    def forward(self, x: Tensor, return_attention: Literal[False] = ...) -> Tensor: ...
+    def forward(self, x: Tensor, return_attention: Literal[False] = ..., member: int | None = ...) -> Tensor: ...
 
     @overload
-    def forward(self, x: Tensor, return_attention: Literal[True]) -> DCNNOutput: ...
+    def forward(self, x: Tensor, return_attention: Literal[True], member: int | None = ...) -> DCNNOutput: ...
 
-    def forward(self, x: Tensor, return_attention: bool = False) -> Tensor | DCNNOutput:
+    def forward(self, x: Tensor, return_attention: bool = False, member: int | None = None) -> Tensor | DCNNOutput:
         """Logits of a batch of patches.
 
         Legend: B batch, C channels, F frequency rows, T time steps, S = F·C, K classes.
         ``x (B, C_in, F_in, T_in)`` → ``logits (B, K)``; with ``return_attention`` a
-        :class:`DCNNOutput` (logits, ``a_tem (B, T)``, ``a_spa (B, S)``).
+        :class:`DCNNOutput` (logits, ``a_tem (B, T)``, ``a_spa (B, S)``). ``member`` is the signature of
+        :class:`~stasc.models.members.MemberAverage`: a single DCNN is its own member 0.
         """
+        if member not in (None, 0):
+            raise ValueError(f"a single DCNN has only member 0, got member={member}")
         o = self.features(x)  # B, C, F, T
         batch, channels, freq, time = o.shape
         o = o.permute(0, 2, 1, 3).reshape(batch, freq * channels, time)  # B, S, T (row s = f·C + c)

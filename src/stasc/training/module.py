@@ -62,8 +62,6 @@ class SceneClassifier(L.LightningModule):
         """``Tensor (B, C, H, W)`` → logits ``(B, K)`` (of one ``member`` of a ``model.members`` average when given)."""
         if self.config.train.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if member is None:
-            return self._network(x)
         return self._network(x, member=member)
 
     def setup(self, stage: str) -> None:
@@ -87,10 +85,11 @@ class SceneClassifier(L.LightningModule):
         x, y, _ = batch
         members = self.config.model.members
         # each member of an average gets its own augmentation and mixup draw and its own loss: trained as if apart
+        hard = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
         losses, accuracies = [], []
         for member in range(members):
-            inputs, targets = self._augmented(x, F.one_hot(y, num_classes=len(self.classes)).to(x.dtype))
-            logits = self(inputs, member=member if members > 1 else None)
+            inputs, targets = self._augmented(x, hard)
+            logits = self(inputs, member=member)
             losses.append(F.cross_entropy(logits.float(), targets))  # float32 loss under bf16 autocast
             accuracies.append((logits.argmax(1) == y).float().mean())
         # summed, so that each member's gradient (and Adam's coupled L2 on it) is what it would be alone
