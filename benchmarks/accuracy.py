@@ -87,14 +87,11 @@ def full_band(n_mels: int = 64) -> dict[str, Any]:
 def esc10_rows() -> dict[str, Row]:
     rows: dict[str, Row] = {f"{name} (paper preset, 1/8 width)": (name, PAPER_CPU) for name in PAPER_PRESETS}
     rows.update({
-        "envsound (stasc)": ("envsound", {}),
-        # two more training seeds of the preset on the same folds: with seed 0, the members of a soft vote of seeds
+        # the preset and two more training seeds of it on the same folds: the members of a soft vote of seeds
         # (what `stasc cv --seeds 3` then `stasc ensemble` make)
-        **{f"envsound (stasc), seed {seed}": ("envsound", {"train": {"seed": seed}}) for seed in (1, 2)},
+        **seed_rows("envsound (stasc)", ("envsound", {})),
         # envsound as one network (model.members: 1), the preset until 2026-12-04, and its seeds
-        "envsound, one network": ("envsound", ONE_NETWORK),
-        **{f"envsound, one network, seed {seed}": ("envsound", merge(ONE_NETWORK, {"train": {"seed": seed}}))
-           for seed in (1, 2)},
+        **seed_rows("envsound, one network", ("envsound", ONE_NETWORK)),
         # two variants the validation parts could not tell from one network (tuning.py, 2026-12-04: 90.3 and 90.3 %
         # against 90.0), measured on the test folds after that, alone and in a vote with it
         "envsound, one network, mean + max pooling": (
@@ -142,8 +139,7 @@ def fsdd_rows() -> dict[str, Row]:
         "mfcc (paper, 1/8 width, 64 MFCC)": paper("mfcc"),
         "mfcc-stap": paper("mfcc-stap"),
         "mfcc-stap-mixup": paper("mfcc-stap-mixup"),
-        "sample preset (stasc)": ("sample", {}),
-        **{f"sample preset (stasc), seed {seed}": ("sample", {"train": {"seed": seed}}) for seed in (1, 2)},
+        **seed_rows("sample preset (stasc)", ("sample", {})),
         "sample at 1/4 width (the preset until 2026-12-03)": ("sample", QUARTER),
         "sample at 1/4 width, STAP instead of temporal mean": (
             "sample", merge(QUARTER, {"model": {"pooling": {"kind": "stap", "norm": True}}})),
@@ -227,6 +223,13 @@ def slug(name: str) -> str:
 def seeds_of(row: str) -> tuple[str, ...]:
     """``row`` and its seed-1 and seed-2 rows: the members of a vote of seeds."""
     return (row, f"{row}, seed 1", f"{row}, seed 2")
+
+
+def seed_rows(name: str, row: Row) -> dict[str, Row]:
+    """``row`` under ``name`` and with training seeds 1 and 2 under the names :func:`seeds_of` gives them."""
+    preset, changes = row
+    return {seeded: (preset, merge(changes, {"train": {"seed": seed}}) if seed else changes)
+            for seed, seeded in enumerate(seeds_of(name))}
 
 
 def run_rows(rows: dict[str, Row], table: ClipTable, args: argparse.Namespace, *, k: int | None,
