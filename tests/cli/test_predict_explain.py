@@ -278,3 +278,33 @@ def test_explain_refuses_a_model_without_attention_and_says_which_head(
     assert not out.exists()
     with pytest.raises(ValueError, match=r"pooling head \(mean\) has no attention"):  # before any audio is read
         explain_file(Predictor.from_checkpoint(mean), tmp_path / "not-there.wav")
+
+
+def test_explain_and_info_on_a_model_of_two_averaged_members(
+        trained_sample_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a user's `--set model.members=2` STAP model, then the commands they try on it: explain draws the members'
+    # mean attention (still a distribution), info counts both members
+    import torch
+
+    from stasc.models import MemberAverage, build_model
+
+    stap = Predictor.from_checkpoint(RunDir(trained_sample_run).split("fold-0").best)
+    settings = stap.config.to_dict()
+    settings["model"]["members"] = 2
+    config = type(stap.config).parse(settings)
+    torch.manual_seed(0)
+    averaged = Predictor(config, stap.classes, stap.normalizers, build_model(config.model)).save(tmp_path / "two.ckpt")
+    predictor = Predictor.from_checkpoint(averaged)
+    assert isinstance(predictor.model, MemberAverage)
+    clip = FSDD / "recordings" / "1_theo_1.wav"
+    explanation = explain_file(predictor, clip)
+    for weights in (explanation.temporal, explanation.bands):
+        assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    out = tmp_path / "two.png"
+    assert main(["explain", "--model", str(averaged), str(clip), "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["info", str(averaged), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    single = sum(p.numel() for p in stap.model.parameters())
+    assert info["network"]["members"] == 2 and info["complexity"]["parameters"] == 2 * single
