@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py [--widths 1.0,0.125] [--presets envsound,sample]
                                     [--precisions 32-true,bf16-mixed] [--seconds 20]
-                                    [--out benchmarks/results/throughput.json]
+                                    [--allocator default|mmap-1MiB] [--out benchmarks/results/throughput.json]
 
 For each model (the paper's network at each of --widths on a 128 x 128 patch, and each of --presets'
 own network on its own patch) and each precision: training patches/s (forward + backward + Adam
@@ -10,7 +10,9 @@ step, batch --train-batch, channels-last as training runs it) and inference patc
 (--infer-batch), the achieved GFLOP/s (2 FLOP per MAC; a training step counts 3× the forward cost),
 the same run's float32 matrix-multiply peak, and how long one TAU 2019 epoch takes (14,400 clips ×
 33 patches, for the paper-width rows). ``bf16-mixed`` is the bfloat16 autocast ``train.precision:
-auto`` picks on CUDA and on CPUs with AMX / AVX512-BF16. Prints a table, writes JSON.
+auto`` picks on CUDA and on CPUs with AMX / AVX512-BF16. ``--allocator mmap-1MiB`` measures with the glibc
+setting ``stasc predict`` makes (:mod:`stasc.allocator`: every buffer of 1 MiB or more mapped and unmapped on its
+own), to show why training does not make it. Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import torch
 
+from stasc.allocator import return_large_buffers_to_the_system
 from stasc.atomic import replacing
 from stasc.config import load_experiment
 from stasc.models import ModelConfig, build_model, count_macs
@@ -121,8 +124,12 @@ def main() -> None:
     parser.add_argument("--infer-batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0, help="time per measurement")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--allocator", choices=("default", "mmap-1MiB"), default="default",
+                        help="glibc's default heap, or the 1 MiB mmap threshold of `stasc predict` (process-wide)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
     args = parser.parse_args()
+    if args.allocator == "mmap-1MiB" and not return_large_buffers_to_the_system():
+        parser.error("--allocator mmap-1MiB needs glibc")
     device = torch.device(args.device)
     peak = matmul_peak_gflops(device, torch.float32, min(args.seconds, 10.0))
     precisions = [p for p in args.precisions.split(",") if p]
@@ -130,7 +137,7 @@ def main() -> None:
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
             else f"{platform.processor() or 'CPU'}, {torch.get_num_threads()} threads, "
                  f"native bf16: {'yes' if cpu_has_native_bf16() else 'no'}")
-    print(f"device: {name}; fp32 matmul peak {peak:.0f} GFLOP/s")
+    print(f"device: {name}; allocator: {args.allocator}; fp32 matmul peak {peak:.0f} GFLOP/s")
     width = max(len(str(row["model"])) for row in rows)
     header = (f"{'model':<{width}} {'precision':>10} {'GMAC/patch':>10} {'train p/s':>10} {'train GFLOP/s':>14} "
               f"{'infer p/s':>10} {'infer GFLOP/s':>14} {'% fp32 peak':>12} {'TAU epoch':>10}")
@@ -145,7 +152,8 @@ def main() -> None:
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as tmp:
-        tmp.write_text(json.dumps({"device": name, "matmul_peak_gflops_fp32": peak, "rows": rows}, indent=2))
+        tmp.write_text(json.dumps({"device": name, "allocator": args.allocator, "matmul_peak_gflops_fp32": peak,
+                                    "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -5,6 +5,12 @@ mmap threshold; the window buffers of a long recording (a 10-s 48 kHz stereo win
 then fragment the heap, and resident memory creeps up with the recording's length (+250 MB over
 3 hours, measured by ``benchmarks/memory.py``). A fixed threshold sends every buffer of 1 MiB or more
 to ``mmap``, so freeing it returns the memory to the system.
+
+Only ``stasc predict`` sets it, and only for a recording longer than 10 minutes (a program that calls
+:func:`stasc.inference.predict_files` on long recordings calls it itself). Everything else keeps glibc's default:
+mapping, zeroing and unmapping every buffer of 1 MiB or more on its own costs far more than the creep saves where
+recordings are short, and a training batch's activations are all such buffers. ``benchmarks/throughput.py
+--allocator mmap-1MiB`` measures it: ``envsound`` trains at less than half the speed with the setting.
 """
 
 from __future__ import annotations

@@ -117,8 +117,9 @@ def predict_files(
     model's minimum (one analysis frame of its features: "too short"), gives a :class:`FileFailure`.
 
     A process that predicts hours of audio should call
-    :func:`stasc.allocator.return_large_buffers_to_the_system` once first (``stasc`` does): it is a
-    process-wide allocator setting, so the library leaves that choice to the program.
+    :func:`stasc.allocator.return_large_buffers_to_the_system` once first (``stasc predict`` does when a
+    recording is longer than 10 minutes): it is a process-wide allocator setting that slows everything else
+    down, so the library leaves that choice to the program.
     """
     rate = model.sample_rate
     window, hop = max(1, round(window_seconds * rate)), max(1, round(hop_seconds * rate))

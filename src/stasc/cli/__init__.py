@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 
 from stasc import __version__
-from stasc.allocator import return_large_buffers_to_the_system
 from stasc.cli import (
     demo,
     download,
@@ -49,7 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return_large_buffers_to_the_system()  # resident memory stays flat over hours of audio
     try:
         status = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
