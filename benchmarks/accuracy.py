@@ -34,6 +34,7 @@ accuracy.json into --out.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import time
@@ -217,7 +218,12 @@ def first_clips(table: ClipTable, per_class: int | None) -> ClipTable:
 
 
 def slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")[:80]
+    """A folder name for a row: its name in safe characters; one longer than 80 is cut to 71 and given 8 characters
+    of its hash, so rows that differ only at the end (", seed 1") never share a folder."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
+    if len(safe) <= 80:
+        return safe
+    return f"{safe[:71]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def seeds_of(row: str) -> tuple[str, ...]:

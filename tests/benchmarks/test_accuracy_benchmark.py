@@ -68,3 +68,13 @@ def test_a_vote_of_three_training_seeds_of_the_preset_on_the_same_folds(tmp_path
     for vote in votes:  # the seeds share one protocol (the last epoch, speaker-grouped folds): the vote names it
         assert "the members' protocol" in rows[vote]["protocol"] and "the members differ" not in rows[vote]["protocol"]
         assert len(rows[vote]["folds"]) == 5
+
+
+def test_rows_that_differ_only_at_the_end_of_a_long_name_get_their_own_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a tuning run of seed 1 once resumed in seed 0's folder (names cut at 80 characters) and stopped on the config
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    accuracy = importlib.import_module("accuracy")
+    long = "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 44.1 kHz (64 bands to 22 kHz)"
+    folders = [accuracy.slug(name) for name in accuracy.seeds_of(long)]
+    assert len(set(folders)) == 3 and all(len(f) <= 80 for f in folders)
+    assert accuracy.slug("dcase2019-baseline") == "dcase2019-baseline"  # short names keep their folders (resume)
