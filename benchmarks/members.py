@@ -59,7 +59,8 @@ def member_probabilities(run: RunDir, table: ClipTable, cache: Path) -> dict[str
         train, test = fold_indices(folds, int(split.name.split("-")[1]))
         part = plan_split(config, table, train, test, name=split.name, folds="dataset").selection
         files, targets = [table.files[i] for i in part], [table.targets[i] for i in part]
-        data = PatchDataset(feature_caches(config, cache), files, targets, FrontEnd(config.input, list(saved.normalizers)))
+        front_end = FrontEnd(config.input, list(saved.normalizers))
+        data = PatchDataset(feature_caches(config, cache), files, targets, front_end)
         x = torch.stack([data[i][0] for i in range(len(data))])
         clips = torch.from_numpy(data.index[:, 0])
         members = []
@@ -117,7 +118,8 @@ def main() -> None:
         for name in args.runs:
             folder = args.tuning / slug(seeds_of(name)[seed])
             if not RunDir.is_run(folder):
-                parser.error(f"{folder}: not a tuning run; run benchmarks/tuning.py --variants {seeds_of(name)[seed]!r}")
+                parser.error(f"{folder}: not a tuning run; run benchmarks/tuning.py --variants "
+                             f"{seeds_of(name)[seed]!r}")
             runs[name] = member_probabilities(RunDir(folder), table, args.tuning / "cache")
         for row, values in combinations(runs).items():
             rows.setdefault(row, []).extend(values)

@@ -103,7 +103,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         "warp 0.15, 1/2 width, bf16, time stretch 0.2": (
             "sample", merge(HALF_BF16, {"augment": {"time_stretch": 0.2}})),
         "warp 0.15, 1/2 width, bf16, 3 members averaged": ("sample", merge(HALF_BF16, {"model": {"members": 3}})),
-        # 2026-12-06, with training twice as fast: two members, over three seeds (adopt if the three-seed mean is higher)
+        # 2026-12-06, training twice as fast: two members over three seeds (adopt if the three-seed mean is higher)
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged",
                     ("sample", merge(HALF_BF16, {"model": {"members": 2}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
