@@ -28,7 +28,7 @@ def setting_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_commands_other_than_predict_keep_the_default_allocator(tmp_path: Path, shared_data: Path,
                                                                 setting_calls: list[str]) -> None:
-    # the setting halves training speed (benchmarks/throughput.py --allocator mmap-1MiB): no command but predict makes it
+    # it halves training speed (benchmarks/throughput.py --allocator mmap-1MiB): no command but predict makes it
     import stasc.cli
 
     assert stasc.cli.main(["folds", "--data", str(shared_data / "esc10" / "labels.csv"),
