@@ -88,6 +88,11 @@ class AugmentConfig(Section):
     - ``time_stretch``: slow down or speed up each patch by a random factor in ``[1 - time_stretch,
       1 + time_stretch]`` about its middle frame (tempo perturbation): a speaker talking a little
       slower or faster, an event a little longer or shorter.
+    - ``filter_db``: a random equaliser per patch (FilterAugment, Nam et al. 2022): gains drawn in
+      ``[-filter_db, filter_db]`` dB at ``filter_points`` frequencies (the lowest and the highest row and
+      ``filter_points - 2`` random rows between) and interpolated linearly over the rows: another
+      microphone, distance or room colours the same source differently; features whose rows are
+      frequencies in dB only (log-mel, CQT), not cepstra.
     - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
     """
@@ -96,6 +101,8 @@ class AugmentConfig(Section):
     gain_db: NonNegativeFloat = 0.0
     freq_warp: Annotated[float, Field(ge=0, lt=1)] = 0.0
     time_stretch: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    filter_db: NonNegativeFloat = 0.0
+    filter_points: Annotated[StrictInt, Field(ge=2)] = 4
     freq_masks: NonNegativeInt = 0
     freq_max_width: NonNegativeInt = 8
     time_masks: NonNegativeInt = 0
@@ -104,7 +111,7 @@ class AugmentConfig(Section):
     @property
     def enabled(self) -> bool:
         return (self.time_shift > 0 or self.gain_db > 0 or self.freq_warp > 0 or self.time_stretch > 0
-                or (self.freq_masks > 0 and self.freq_max_width > 0)
+                or self.filter_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
                 or (self.time_masks > 0 and self.time_max_width > 0))
 
 
@@ -184,11 +191,14 @@ class ExperimentConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _warp_needs_frequency_rows(self) -> ExperimentConfig:
+    def _warp_and_filter_need_frequency_rows(self) -> ExperimentConfig:
         cepstral = [spec.kind for spec in self.input.features if not spec.rows_are_frequencies]
         if self.augment.freq_warp > 0 and cepstral:
             raise ValueError(f"augment.freq_warp stretches frequency rows; {', '.join(cepstral)} rows are cepstral "
                              "coefficients (use logmel or cqt features, or freq_warp 0)")
+        if self.augment.filter_db > 0 and cepstral:
+            raise ValueError(f"augment.filter_db gives frequency rows their own gains; {', '.join(cepstral)} rows are "
+                             "cepstral coefficients (use logmel or cqt features, or filter_db 0)")
         return self
 
     def settings(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Augmentation of training patches (time shift, gain, frequency warp, frequency/time masks): what each does, how
-much, reproducibly from the seed, and only in training steps."""
+"""Augmentation of training patches (time shift, gain, equaliser, frequency warp, time stretch, frequency/time
+masks): what each does, how much, reproducibly from the seed, and only in training steps."""
 
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
 from stasc.training.augment import (
     augment,
+    filter_patches,
     gain_patches,
     mask_patches,
     shift_patches,
@@ -139,6 +140,52 @@ def test_time_stretch_slows_or_speeds_each_patch_by_its_own_factor_about_the_mid
         load_experiment("sample", {"augment": {"time_stretch": 1.0}})
 
 
+def test_the_equaliser_adds_its_own_piecewise_linear_curve_to_each_patch_in_db_of_each_band() -> None:
+    patches = torch.rand(300, 2, 40, 16)
+    directions = torch.stack([torch.full((40, 1), 0.5), torch.full((40, 1), 2.0)])  # C, H, 1: per dB of a band
+    out = filter_patches(patches, max_db=6.0, points=4, directions=directions, rng=np.random.default_rng(0))
+    change = out - patches
+    torch.testing.assert_close(change, change[..., :1].expand_as(change))  # the same on every frame
+    curves = change[:, 0, :, 0] / 0.5  # dB per row
+    torch.testing.assert_close(change[:, 1, :, 0] / 2.0, curves)  # both channels coloured alike
+    assert curves.abs().max() <= 6.0 + 1e-5 and curves.max() > 5.0 and curves.min() < -5.0
+    # linear between 4 knots: the lowest and highest row and 2 random ones between, so the slope changes at no more
+    # than 2 places (4 rows of second differences: a knot between rows touches two)
+    bends = (curves.diff(dim=1).diff(dim=1).abs() > 1e-4).sum(dim=1)
+    assert bends.max() <= 4 and bends.float().mean() > 1
+    assert len({tuple(c.round(decimals=3).tolist()) for c in curves}) == 300  # each patch its own curve
+    again = filter_patches(patches, max_db=6.0, points=4, directions=directions, rng=np.random.default_rng(0))
+    assert torch.equal(out, again)
+    flat = filter_patches(patches, max_db=6.0, points=2, directions=directions, rng=np.random.default_rng(0))
+    assert ((flat - patches)[:, 0, :, 0].diff(dim=1).diff(dim=1).abs() < 1e-4).all()  # two knots: a tilt
+
+
+def test_band_directions_are_one_db_of_each_band_as_the_network_sees_it() -> None:
+    config = ExperimentConfig.parse({
+        "input": {"features": [{"kind": "logmel", "n_mels": 20, "n_fft": 1024, "hop_length": 512}],
+                  "patch_size": [40, 64]},
+        "model": {"input_size": [40, 64], "width_multiplier": 0.0625},
+    })
+    std = np.linspace(1, 4, 20).astype(np.float32)
+    directions = FrontEnd(config.input, [Normalizer(np.zeros(20, np.float32), std)]).band_directions()
+    expected = torch.nn.functional.interpolate(torch.from_numpy(1 / std)[None, None, :, None], size=(40, 1),
+                                               mode="bilinear", align_corners=False)[0, 0, :, 0]
+    assert directions.shape == (1, 40, 1)
+    torch.testing.assert_close(directions[0, :, 0], expected)
+
+
+def test_the_equaliser_needs_frequency_rows_and_its_directions() -> None:
+    assert load_experiment("envsound", {"augment": {"filter_db": 6}}).augment.enabled
+    assert AugmentConfig(filter_db=6).enabled and not AugmentConfig(filter_points=5).enabled
+    with pytest.raises(ConfigError, match=r"filter_db gives frequency rows their own gains; mfcc rows are cepstral"):
+        load_experiment("mfcc", {"augment": {"filter_db": 6}})
+    with pytest.raises(ConfigError, match=r"augment.filter_points: input should be greater than or equal to 2"):
+        load_experiment("envsound", {"augment": {"filter_points": 1}})
+    with pytest.raises(ValueError, match=r"filter_db needs the front end's band directions"):
+        augment(torch.zeros(2, 1, 8, 8), AugmentConfig(filter_db=3), gain_directions=torch.zeros(0),
+                rng=np.random.default_rng(0))
+
+
 def test_frequency_warp_needs_frequency_rows_and_a_factor_below_one() -> None:
     assert load_experiment("sample", {"augment": {"freq_warp": 0.1}}).augment.enabled
     assert load_experiment("cqt-mfcc", {"input": {"features": ["cqt"]}, "model": {"in_channels": 1},
@@ -155,11 +202,13 @@ def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
     off = AugmentConfig()
     assert not off.enabled
     assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
-    on = AugmentConfig(time_shift=3, gain_db=2.0, freq_warp=0.1, time_stretch=0.1, freq_masks=1, time_masks=1)
-    a = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
-    b = augment(patches, on, gain_directions=directions, rng=np.random.default_rng(5))
+    on = AugmentConfig(time_shift=3, gain_db=2.0, filter_db=3.0, freq_warp=0.1, time_stretch=0.1, freq_masks=1,
+                       time_masks=1)
+    a = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
+    b = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
     assert torch.equal(a, b) and a.shape == patches.shape
-    assert not torch.equal(a, augment(patches, on, gain_directions=directions, rng=np.random.default_rng(6)))
+    assert not torch.equal(a, augment(patches, on, gain_directions=directions, band_directions=directions,
+                                      rng=np.random.default_rng(6)))
     masked_any = (a == 0).all(dim=2).any() or (a == 0).all(dim=3).any()
     assert masked_any  # the masks come last: what they cover stays exactly at the mean
     with pytest.raises(ValueError, match=r"expected patches \(B, C, H, W\)"):
@@ -184,7 +233,7 @@ def test_augmentation_runs_in_training_steps_only(monkeypatch: pytest.MonkeyPatc
         "input": {"features": [{"kind": "logmel", "n_mels": 32, "n_fft": 512, "hop_length": 256}],
                   "patch_size": [32, 32]},
         "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3},
-        "augment": {"time_shift": 4, "gain_db": 3.0},
+        "augment": {"time_shift": 4, "gain_db": 3.0, "filter_db": 3.0},
     })
     module = SceneClassifier.create(config, ["a", "b", "c"], [Normalizer(np.zeros(32), np.ones(32))])
     calls = []
@@ -214,14 +263,14 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
     data = fsdd_subset(tmp_path, 1)
     common = ["--data", str(data), "--audio-root", str(FSDD / "recordings"), "--cache", str(tmp_path / "cache"),
               "--fold", "0", "--k", "5", "--no-progress", *TINY]
-    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.freq_warp=0.15", "augment.time_stretch=0.1",
-                     "augment.freq_masks=2", "augment.time_masks=2"]
+    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.filter_db=6", "augment.freq_warp=0.15",
+                     "augment.time_stretch=0.1", "augment.freq_masks=2", "augment.time_masks=2"]
     run = tmp_path / "run"
     sets = [arg for setting in augmentations for arg in ("--set", setting)]
     assert main(["train", "--preset", "sample", "--out", str(run), *common, *sets]) == 0
     trained = load_experiment(RunDir(run).config).augment
-    assert (trained.time_shift, trained.gain_db, trained.freq_warp, trained.time_stretch, trained.freq_masks,
-            trained.time_masks) == (8, 6.0, 0.15, 0.1, 2, 2)
+    assert (trained.time_shift, trained.gain_db, trained.filter_db, trained.freq_warp, trained.time_stretch,
+            trained.freq_masks, trained.time_masks) == (8, 6.0, 6.0, 0.15, 0.1, 2, 2)
     assert RunDir(run).split("fold-0").finished
     capsys.readouterr()
     assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,

@@ -83,6 +83,14 @@ class FrontEnd(nn.Module):
                 for c, t in enumerate(self.feature_transforms())]
         return torch.stack(rows)
 
+    def band_directions(self) -> Tensor:
+        """``(C, H, 1)``: how each row of a network input moves when its own frequency band is 1 dB louder
+        (one unit of a feature in dB, normalised and resized); what the random equaliser scales."""
+        height = self.config.patch_size[0]
+        rows = [resize_patches(self.normalize_scale(c, torch.ones(t.settings.n_rows, 1)), (height, 1))
+                for c, t in enumerate(self.feature_transforms())]
+        return torch.stack(rows)
+
     def normalize_scale(self, feature: int, offset: Tensor) -> Tensor:
         """An offset ``(R, 1)`` in the feature's units as the normaliser maps it (divided by the row std)."""
         return offset / getattr(self, f"std_{feature}").to(offset.dtype).cpu()

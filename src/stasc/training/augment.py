@@ -1,7 +1,8 @@
-"""Augmentation of training patches (not in the paper, off in its presets): random time shift, gain,
-frequency warping (vocal tract length perturbation, Jaitly & Hinton 2013), time stretching (tempo
-perturbation, as SpecAugment's time warp and Ko et al. 2015's speed perturbation) and frequency/time
-masking (SpecAugment, Park et al. 2019). Mixup is :mod:`stasc.training.mixup`.
+"""Augmentation of training patches (not in the paper, off in its presets): random time shift, gain, a
+random equaliser (FilterAugment, Nam et al. 2022), frequency warping (vocal tract length perturbation,
+Jaitly & Hinton 2013), time stretching (tempo perturbation, as SpecAugment's time warp and Ko et al.
+2015's speed perturbation) and frequency/time masking (SpecAugment, Park et al. 2019).
+Mixup is :mod:`stasc.training.mixup`.
 
 Each draws per patch from the training module's seeded generator, so a run is reproducible; the
 training module applies them only in training steps, never to validation, test or prediction.
@@ -66,6 +67,21 @@ def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.
     return patches + gains[:, None, None, None] * directions.to(patches.device, patches.dtype)[None]
 
 
+def filter_patches(patches: Tensor, *, max_db: float, points: int, directions: Tensor,
+                   rng: np.random.Generator) -> Tensor:
+    """Colour each patch's spectrum with its own random equaliser: gains uniform in ``[-max_db, max_db]`` dB at
+    ``points`` frequencies (the lowest and the highest row and ``points - 2`` uniformly drawn rows between),
+    linearly interpolated over the rows; ``directions (C, H, 1)`` is how a network input row moves per dB of its
+    band (:meth:`FrontEnd.band_directions`)."""
+    n, _, rows, _ = patches.shape
+    inner = np.sort(rng.uniform(0, rows - 1, size=(n, points - 2)), axis=1)
+    where = np.concatenate([np.zeros((n, 1)), inner, np.full((n, 1), rows - 1.0)], axis=1)
+    gains = rng.uniform(-max_db, max_db, size=(n, points))
+    curves = np.stack([np.interp(np.arange(rows), x, g) for x, g in zip(where, gains)]).astype(np.float32)  # B, H
+    curve = _to_device(torch.from_numpy(curves), patches).to(patches.dtype)
+    return patches + curve[:, None, :, None] * directions.to(patches.device, patches.dtype)[None]
+
+
 def _resample_axis(patches: Tensor, source: np.ndarray, axis: int) -> Tensor:
     """``patches`` with position ``i`` along ``axis`` (2: rows, 3: frames) read at the fractional
     ``source[b, i]`` of its patch ``b``, linearly interpolated."""
@@ -106,15 +122,21 @@ def stretch_patches(patches: Tensor, *, max_stretch: float, rng: np.random.Gener
     return _resample_axis(patches, source, axis=3)
 
 
-def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator) -> Tensor:
-    """Every augmentation ``config`` turns on, in the order shift → gain → warp → stretch → masks (a
-    mask stays at the mean)."""
+def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator,
+            band_directions: Tensor | None = None) -> Tensor:
+    """Every augmentation ``config`` turns on, in the order shift → gain → equaliser → warp → stretch → masks
+    (a mask stays at the mean). ``band_directions`` is needed when the equaliser is on."""
     if patches.ndim != 4:
         raise ValueError(f"expected patches (B, C, H, W), got shape {tuple(patches.shape)}")
     if config.time_shift > 0:
         patches = shift_patches(patches, max_shift=config.time_shift, rng=rng)
     if config.gain_db > 0:
         patches = gain_patches(patches, max_db=config.gain_db, directions=gain_directions, rng=rng)
+    if config.filter_db > 0:
+        if band_directions is None:
+            raise ValueError("augment.filter_db needs the front end's band directions")
+        patches = filter_patches(patches, max_db=config.filter_db, points=config.filter_points,
+                                 directions=band_directions, rng=rng)
     if config.freq_warp > 0:
         patches = warp_patches(patches, max_warp=config.freq_warp, rng=rng)
     if config.time_stretch > 0:

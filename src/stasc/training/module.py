@@ -42,10 +42,15 @@ class SceneClassifier(L.LightningModule):
         self.classes = list(classes)
         self.normalizers = [Normalizer.from_dict(n) for n in normalizers]
         self.model = build_model(self.config.model)
-        # how a patch moves per dB of gain: a constant of the normalisers, computed once
-        gain = FrontEnd(self.config.input, self.normalizers).gain_directions() if self.config.augment.gain_db else None
+        # how a patch moves per dB of gain, and per dB of each band: constants of the normalisers, computed once
+        front_end = FrontEnd(self.config.input, self.normalizers)
+        augment_config = self.config.augment
         self.gain_directions: Tensor | None
-        self.register_buffer("gain_directions", gain, persistent=False)
+        self.band_directions: Tensor | None
+        self.register_buffer("gain_directions", front_end.gain_directions() if augment_config.gain_db else None,
+                             persistent=False)
+        self.register_buffer("band_directions", front_end.band_directions() if augment_config.filter_db else None,
+                             persistent=False)
         self._rng = np.random.default_rng(self.config.train.seed)
         self._probs: list[Tensor] = []
         self._clips: list[Tensor] = []
@@ -102,7 +107,8 @@ class SceneClassifier(L.LightningModule):
         """One draw of the training-only augmentation, then mixup (each as configured)."""
         if self.config.augment.enabled:
             directions = self.gain_directions if self.gain_directions is not None else torch.zeros(0)
-            x = augment(x, self.config.augment, gain_directions=directions, rng=self._rng)
+            x = augment(x, self.config.augment, gain_directions=directions, rng=self._rng,
+                        band_directions=self.band_directions)
         if self.config.mixup.enabled:
             x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
         return x, targets
