@@ -89,8 +89,9 @@ def combinations(runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, list[t
         for name, part in zip(names, parts):
             for member in part["members"]:
                 rows.setdefault(f"one member of {name}", []).append(scores(member, targets))
-            rows.setdefault(f"{name} (its {len(part['members'])} members averaged)", []).append(
-                scores(np.mean(part["members"], 0), targets))
+            if len(part["members"]) > 1:
+                rows.setdefault(f"{name} (its {len(part['members'])} members averaged)", []).append(
+                    scores(np.mean(part["members"], 0), targets))
         for (a, pa), (b, pb) in itertools.combinations(zip(names, parts), 2):
             for m, n in itertools.product(pa["members"], pb["members"]):
                 rows.setdefault(f"one member of {a} + one of {b}", []).append(scores((m + n) / 2, targets))

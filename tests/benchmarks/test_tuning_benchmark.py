@@ -90,7 +90,7 @@ def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(mon
     assert before.model.pooling.kind == "stap" and before.mixup.enabled and not before.augment.enabled
 
 
-TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width"),
+TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members averaged"),
                  ("esc10", "envsound", "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged")]
 
 
