@@ -36,7 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "windows (--window seconds every --hop seconds; the last window is aligned to the end so every window is "
         "full length) and gives one row per window plus a summary row for the whole file (blank start and end) whose "
         "probabilities are the mean over its windows. Files are read in blocks, so a recording of hours needs no "
-        "more memory than a short one, and the windows of many short files go through the network together. "
+        "more memory than a short one (past 10 minutes the allocator returns every large buffer to the system, which "
+        "keeps the peak flat and costs time), and the windows of many short files go through the network together. "
         "Output is written as files finish; run the same command again after an interruption and the files "
         "already in --out are skipped. A file that cannot be read, or is shorter than one analysis frame, gets "
         "its error in the output and the others are still predicted.",
