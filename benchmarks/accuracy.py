@@ -71,9 +71,10 @@ cpu_seconds: dict[str, float] = {}  # CPU time of each deep row, beside its wall
 PAPER_CPU = {"model": {"width_multiplier": 0.125},
              "train": {"lr": 0.001, "batch_size": 64, "lr_schedule": "cosine", "max_epochs": 30, "patience": 30}}
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
-# `envsound` until 2026-12-04, when it took two members averaged in one model
-ONE_NETWORK = {"model": {"members": 1}}
-AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0}
+# `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06)
+ONE_NETWORK = {"model": {"members": 1}, "augment": {"filter_db": 0.0}}
+AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0,
+               "filter_db": 0.0}
 
 Row = tuple[str, dict[str, Any]]
 
@@ -104,6 +105,8 @@ def esc10_rows() -> dict[str, Row]:
         "envsound, no gain": ("envsound", {"augment": {"gain_db": 0.0}}),
         "envsound, no frequency/time masks": ("envsound", {"augment": {"freq_masks": 0, "time_masks": 0}}),
         "envsound, no frequency warp": ("envsound", {"augment": {"freq_warp": 0.0}}),
+        # the preset from 2026-12-04 to 2026-12-06 (two members, no equaliser)
+        "envsound, no equaliser": ("envsound", {"augment": {"filter_db": 0.0}}),
         "envsound, no augmentation at all": ("envsound", {"augment": AUGMENT_OFF}),
         "envsound, selected on the test fold (paper protocol, optimistic)": (
             "envsound", {"train": {"selection": "test-fold"}}),
@@ -128,7 +131,7 @@ FSDD_PAPER = {
 }
 
 
-# `sample` until 2026-12-03, on which its ablations were measured (5 min a row; at 1/2 width 4x the compute): one network
+# `sample` until 2026-12-03, on which its ablations were measured (5 min a row; 1/2 width: 4x the compute): one net
 QUARTER = {"model": {"width_multiplier": 0.25, "members": 1}}
 
 

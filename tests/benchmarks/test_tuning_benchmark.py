@@ -81,6 +81,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert rates == ([22050, 44100] if "stacked" in name else [44100] if "44.1 kHz" in name else [22050]), name
             assert config.model.in_channels == len(rates), name
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
+            equaliser = re.search(r"equaliser ±(\d+) dB", name)
+            assert config.augment.filter_db == (float(equaliser[1]) if equaliser else 0.0), name
             seed = re.search(r"seed (\d+)", name)
             assert config.train.seed == (int(seed[1]) if seed else 0), name
 
@@ -91,7 +93,8 @@ def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(mon
 
 
 TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members averaged"),
-                 ("esc10", "envsound", "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged")]
+                 ("esc10", "envsound",
+                  "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB")]
 
 
 @pytest.mark.parametrize(("data", "preset", "chosen"), TUNED_PRESETS)
