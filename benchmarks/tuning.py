@@ -162,6 +162,11 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # 91.0 % (90.5, 89.5, 92.9), adopted
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB",
                     ("envsound", merge(ENV_TWO, {"augment": {"filter_db": 6.0, "filter_points": 4}}))),
+        # the preset since then for 60 epochs instead of 40 (about 19 min for the 5-fold CV, inside 30): adopt if the
+        # three-seed mean is above the preset's 91.0 % (rule fixed before the runs)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, 60 epochs",
+                    ("envsound", merge(ENV_TWO, {"augment": {"filter_db": 6.0, "filter_points": 4},
+                                                 "train": {"max_epochs": 60, "patience": 60}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
