@@ -78,18 +78,18 @@ class FrontEnd(nn.Module):
     def gain_directions(self) -> Tensor:
         """``(C, H, 1)``: how each row of a network input moves when the audio is 1 dB louder (each
         feature's :meth:`~stasc.features.registry.FeatureTransform.gain_response`, normalised and resized)."""
-        height = self.config.patch_size[0]
-        rows = [resize_patches(self.normalize_scale(c, t.gain_response()[:, None]), (height, 1))
-                for c, t in enumerate(self.feature_transforms())]
-        return torch.stack(rows)
+        return self._input_directions([t.gain_response() for t in self.feature_transforms()])
 
     def band_directions(self) -> Tensor:
         """``(C, H, 1)``: how each row of a network input moves when its own frequency band is 1 dB louder
         (one unit of a feature in dB, normalised and resized); what the random equaliser scales."""
+        return self._input_directions([torch.ones(t.settings.n_rows) for t in self.feature_transforms()])
+
+    def _input_directions(self, responses: Sequence[Tensor]) -> Tensor:
+        """Each feature's per-row response ``(R,)`` in its own units as a network input ``(C, H, 1)``."""
         height = self.config.patch_size[0]
-        rows = [resize_patches(self.normalize_scale(c, torch.ones(t.settings.n_rows, 1)), (height, 1))
-                for c, t in enumerate(self.feature_transforms())]
-        return torch.stack(rows)
+        return torch.stack([resize_patches(self.normalize_scale(c, response[:, None]), (height, 1))
+                            for c, response in enumerate(responses)])
 
     def normalize_scale(self, feature: int, offset: Tensor) -> Tensor:
         """An offset ``(R, 1)`` in the feature's units as the normaliser maps it (divided by the row std)."""
