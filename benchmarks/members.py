@@ -21,35 +21,53 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from accuracy import seeds_of, slug
 from stasc import checkpoint
 from stasc.atomic import replacing
+from stasc.config import ExperimentConfig
 from stasc.data import ClipTable, read_folds
 from stasc.data.folds import fold_indices
 from stasc.data.layouts.csv import read_rows
 from stasc.extraction import feature_caches
 from stasc.features.frontend import FrontEnd
 from stasc.models import build_model
+from stasc.models.members import Network
 from stasc.runs import RunDir
 from stasc.training.data import PatchDataset, clip_probabilities
 from stasc.training.fit import plan_split
 from tuning import table_of
 
 
+@dataclass
+class SplitInputs:
+    """One finished split of a run: its last model (the one the presets keep) and every patch of one part's clips."""
+
+    name: str
+    config: ExperimentConfig
+    model: Network
+    files: list[str]
+    targets: np.ndarray  # (clips,)
+    patches: Tensor  # (P, C, H, W)
+    clips: Tensor  # (P,): each patch's clip
+
+
 @torch.inference_mode()
-def member_probabilities(run: RunDir, table: ClipTable, cache: Path) -> dict[str, dict[str, Any]]:
-    """Per split: the validation clips, their targets and each member's clip probabilities ``(clips, K)``."""
+def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "validation") -> Iterator[SplitInputs]:
+    """Every finished split of ``run`` with the patches of its validation part (the clips tuning chose on), or,
+    with ``part="test"``, of its test fold."""
     _, rows = read_rows(run.folds)  # the clips the run had (all of them, or a smoke run's first few)
     used = {row["filename"] for row in rows}
     table = table.subset([i for i, name in enumerate(table.files) if name in used])
     folds = read_folds(run.folds, table)
-    out: dict[str, dict[str, Any]] = {}
     for split in run.finished_splits():
         saved = checkpoint.read(split.last)
         config = saved.config
@@ -57,17 +75,27 @@ def member_probabilities(run: RunDir, table: ClipTable, cache: Path) -> dict[str
         model.load_state_dict(saved.weights)
         model.eval()
         train, test = fold_indices(folds, int(split.name.split("-")[1]))
-        part = plan_split(config, table, train, test, name=split.name, folds="dataset").selection
-        files, targets = [table.files[i] for i in part], [table.targets[i] for i in part]
+        chosen = test if part == "test" else plan_split(config, table, train, test, name=split.name,
+                                                        folds="dataset").selection
+        files, targets = [table.files[i] for i in chosen], [table.targets[i] for i in chosen]
         front_end = FrontEnd(config.input, list(saved.normalizers))
         data = PatchDataset(feature_caches(config, cache), files, targets, front_end)
-        x = torch.stack([data[i][0] for i in range(len(data))])
-        clips = torch.from_numpy(data.index[:, 0])
+        patches = torch.stack([data[i][0] for i in range(len(data))])
+        yield SplitInputs(split.name, config, model, files, np.asarray(targets), patches,
+                          torch.from_numpy(data.index[:, 0]))
+
+
+@torch.inference_mode()
+def member_probabilities(run: RunDir, table: ClipTable, cache: Path) -> dict[str, dict[str, Any]]:
+    """Per split: the validation clips, their targets and each member's clip probabilities ``(clips, K)``."""
+    out: dict[str, dict[str, Any]] = {}
+    for split in split_inputs(run, table, cache):
         members = []
-        for member in range(config.model.members):
-            probs = torch.cat([model(chunk, member=member).float().softmax(-1) for chunk in x.split(256)])
-            members.append(clip_probabilities(probs, clips, len(files)).numpy())
-        out[split.name] = {"files": files, "targets": np.asarray(targets), "members": members}
+        for member in range(split.config.model.members):
+            probs = torch.cat([split.model(chunk, member=member).float().softmax(-1)
+                               for chunk in split.patches.split(256)])
+            members.append(clip_probabilities(probs, split.clips, len(split.files)).numpy())
+        out[split.name] = {"files": split.files, "targets": split.targets, "members": members}
     return out
 
 

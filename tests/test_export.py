@@ -137,7 +137,7 @@ def test_predict_runs_an_onnx_export_with_the_same_output_as_pytorch(checkpoint:
         np.testing.assert_allclose([float(a[c]) for c in classes], [float(b[c]) for c in classes], atol=TOLERANCE)
 
 
-@pytest.mark.parametrize("setting", ["model.pooling=meanmax", "model.members=2"])
+@pytest.mark.parametrize("setting", ["model.pooling=meanmax", "model.members=2", "model.test_time_warps=[0.9,1.0,1.1]"])
 def test_a_model_of_a_new_kind_trains_from_the_cli_and_predicts_the_same_after_export(tmp_path: Path,
                                                                                        setting: str) -> None:
     # what a user tries first with a new head or an averaged model: `--set ...`, then predict and export the run
@@ -154,9 +154,11 @@ def test_a_model_of_a_new_kind_trains_from_the_cli_and_predicts_the_same_after_e
     if setting == "model.pooling=meanmax":
         assert predictor.config.model.pooling.kind == "meanmax"
         assert isinstance(predictor.model.pooling, TemporalMeanMaxPooling)
-    else:
+    elif setting == "model.members=2":
         assert predictor.config.model.members == 2 and isinstance(predictor.model, MemberAverage)
         assert isinstance(predictor.model.pooling, TemporalMeanPooling)
+    else:  # the graph must warp as the predictor does, or the two disagree below
+        assert predictor.config.model.test_time_warps == [0.9, 1.0, 1.1]
     model = tmp_path / "m.onnx"
     assert main(["export", "--model", str(checkpoint), "--out", str(model), "--window-seconds", str(WINDOW)]) == 0
     clips = [str(c) for c in _clips()]

@@ -33,7 +33,8 @@ class Complexity:
     bytes_int8: int
     macs_per_patch: int
     patches_per_window: int  # of a 10-s window, every view (stereo input)
-    macs_per_second: float
+    macs_per_second: float  # of prediction: every patch at every test-time warp
+    test_time_warps: int  # network passes per patch in prediction
     peak_activation_bytes: int  # the largest input + output of one layer, one patch, float32
     total_activation_bytes: int  # every layer's output, one patch, float32 (torchinfo's forward pass size)
 
@@ -48,7 +49,8 @@ class Complexity:
             f"{self.bytes_int8 / 1e6:.1f} MB int8",
             f"MACs per patch: {self.macs_per_patch:,}",
             f"MACs per second of audio: {self.macs_per_second / 1e9:.2f} G ({self.patches_per_window} patches per "
-            f"{WINDOW_SECONDS:g}-s stereo window)",
+            f"{WINDOW_SECONDS:g}-s stereo window" + (f", each at {self.test_time_warps} test-time warps)"
+                                                     if self.test_time_warps > 1 else ")"),
             f"activation memory, one patch: {self.peak_activation_bytes / 1e6:.2f} MB peak (a layer's input and "
             "output), "
             f"{self.total_activation_bytes / 1e6:.1f} MB all layers",
@@ -78,10 +80,12 @@ def model_complexity(config: ExperimentConfig, weights: dict[str, torch.Tensor] 
     leaves = [layer for layer in summary.summary_list if layer.is_leaf_layer]
     peak = max(_numel(layer.input_size) * 4 + layer.output_bytes for layer in leaves)
     per_window = patches_per_window(config)
+    warps = len(config.model.test_time_warps)
     return Complexity(
         parameters=parameters, nonzero_parameters=nonzero, bytes_fp32=4 * parameters, bytes_fp16=2 * parameters,
         bytes_int8=parameters, macs_per_patch=int(summary.total_mult_adds), patches_per_window=per_window,
-        macs_per_second=summary.total_mult_adds * per_window / WINDOW_SECONDS, peak_activation_bytes=int(peak),
+        macs_per_second=summary.total_mult_adds * per_window * warps / WINDOW_SECONDS, test_time_warps=warps,
+        peak_activation_bytes=int(peak),
         total_activation_bytes=int(summary.total_output_bytes),
     )
 

@@ -20,6 +20,7 @@ from stasc.atomic import replacing
 from stasc.audio import probe, stream_windows, view_names
 from stasc.features.patches import patch_starts
 from stasc.inference import Predictor
+from stasc.models.probabilities import class_probabilities
 
 
 @dataclass
@@ -59,9 +60,11 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
     with torch.inference_mode():
         normalized = front.normalized(front.spectrograms(views))  # per feature: 1, V', R, T
         patches = front.patches(normalized)[0]  # V'·P, C, H, W
-        out = predictor.model(patches, return_attention=True)
+        out = predictor.model(patches, return_attention=True)  # the maps of the patches as they are (no warp)
+        # as window_probabilities: over the model's test-time warps
+        mean_probabilities = class_probabilities(predictor.model, patches, config.model.test_time_warps).mean(0)
     assert out.a_tem is not None and out.a_spa is not None  # the head said it has attention
-    probabilities = out.logits.float().softmax(-1).mean(0).double().cpu().numpy()  # as window_probabilities
+    probabilities = mean_probabilities.double().cpu().numpy()
     shown = normalized[0][0]  # V', R, T of the first feature
     per_view = patches.shape[0] // shown.shape[0]
     # the view shown: mid for stereo (the last channel view); HPSS views come in (harmonic, percussive) pairs

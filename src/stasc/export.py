@@ -3,8 +3,9 @@
 The exported graph takes ``waveform: Tensor (1, samples)`` float32 at the model's analysis rate
 (``sample_rate`` in the metadata): one channel view of one window (see
 :func:`stasc.audio.channel_views`), exactly ``window_seconds · sample_rate`` samples long. It
-returns ``(n_classes,)``: the mean over the view's patches of ``softmax(logits)`` (averaged over
-the members of a run); the mean of that over a window's views is what
+returns ``(n_classes,)``: the mean over the view's patches of their class probabilities (averaged over the
+model's test-time warps, :func:`stasc.models.probabilities.class_probabilities`, and over the members of a run);
+the mean of that over a window's views is what
 :meth:`stasc.inference.Predictor.window_probabilities` computes.
 
 Features whose kind has a graph form (:meth:`FeatureTransform.graph`: MFCC and log-mel, as centred
@@ -33,6 +34,7 @@ from stasc.atomic import replacing, write_text
 from stasc.features.frontend import FrontEnd
 from stasc.inference import CheckpointError, Predictor
 from stasc.models.members import Network
+from stasc.models.probabilities import class_probabilities
 
 
 @dataclass
@@ -70,16 +72,17 @@ class ExportReport:
 class _Member(nn.Module):
     """One trained model after its spectrograms: front end (normalise, patches) → network → mean probabilities."""
 
-    def __init__(self, front_end: FrontEnd, model: Network) -> None:
+    def __init__(self, front_end: FrontEnd, model: Network, *, test_time_warps: Sequence[float]) -> None:
         super().__init__()
         self.front_end = front_end
         self.model = model
+        self.test_time_warps = tuple(test_time_warps)
 
     def forward(self, spectrograms: list[Tensor]) -> Tensor:
-        """C features × ``(V', R, T)`` → ``(K,)``: the mean over the V'·P patches of softmax(logits)."""
+        """C features × ``(V', R, T)`` → ``(K,)``: the mean over the V'·P patches of their class probabilities."""
         normalized = self.front_end.normalized([s[None] for s in spectrograms])
         patches = self.front_end.patches(normalized)[0]  # V'·P, C, H, Wd
-        return self.model(patches).float().softmax(-1).mean(0)
+        return class_probabilities(self.model, patches, self.test_time_warps).mean(0)
 
 
 class ExportedPipeline(nn.Module):
@@ -91,7 +94,8 @@ class ExportedPipeline(nn.Module):
         self.from_features = from_features
         graphs = [] if from_features else [t.graph() for t in first.front_end.feature_transforms()]
         self.features = nn.ModuleList([g for g in graphs if g is not None])
-        self.members = nn.ModuleList([_Member(p.front_end, p.model) for p in predictors])
+        self.members = nn.ModuleList([_Member(p.front_end, p.model, test_time_warps=p.config.model.test_time_warps)
+                                      for p in predictors])
 
     def forward(self, *inputs: Tensor) -> Tensor:
         spectrograms = list(inputs) if self.from_features else [f(inputs[0]) for f in self.features]

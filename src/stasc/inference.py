@@ -28,6 +28,7 @@ from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer, patch_starts
 from stasc.models import build_model
 from stasc.models.members import Network
+from stasc.models.probabilities import class_probabilities
 
 CheckpointError = checkpoint.CheckpointError
 
@@ -240,7 +241,8 @@ class Predictor:
         patches = [self.front_end(window.to(self.device)[None])[0] for window in windows]  # each V'·P, C, H, Wd
         counts = [len(p) for p in patches]
         flat = torch.cat(patches)
-        probs = torch.cat([self.model(chunk).float().softmax(-1) for chunk in flat.split(self.batch_size)])
+        warps = self.config.model.test_time_warps
+        probs = torch.cat([class_probabilities(self.model, chunk, warps) for chunk in flat.split(self.batch_size)])
         return torch.stack([part.mean(0) for part in probs.split(counts)]).cpu()
 
     def predict_file(

@@ -45,7 +45,8 @@ def describe_config(config: ExperimentConfig, weights: Any = None) -> dict[str, 
                   "patch_size": list(spec.patch_size), "channels": config.model.in_channels,
                   "mono_views": spec.mono_views, "clip_norm": spec.clip_norm},
         "network": {"pooling": config.model.pooling.to_dict(), "head": config.model.head,
-                    "width_multiplier": config.model.width_multiplier, "members": config.model.members},
+                    "width_multiplier": config.model.width_multiplier, "members": config.model.members,
+                    "test_time_warps": config.model.test_time_warps},
         "complexity": model_complexity(config, weights).to_dict(),
     }
 

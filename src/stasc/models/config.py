@@ -113,6 +113,9 @@ class ModelConfig(Section):
     - ``dropout``: dropout on the pooled vector before the classifier (not in the paper; 0 = off).
     - ``members``: copies of this network, each initialised and trained (own augmentation and mixup draw,
       own loss) on its own, whose class probabilities are averaged (:mod:`stasc.models.members`); 1 = one DCNN.
+    - ``test_time_warps``: frequency-warp factors at which every evaluated or predicted patch is heard, their
+      class probabilities averaged (:mod:`stasc.models.probabilities`); ``[1.0]`` = the patch as it is. Training
+      is untouched; each factor costs one more forward pass.
     """
 
     in_channels: PositiveInt = 1
@@ -124,6 +127,8 @@ class ModelConfig(Section):
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     n_classes: Annotated[int, Field(ge=2)] = 10
     members: PositiveInt = 1
+    test_time_warps: Annotated[list[Annotated[float, Field(ge=0.5, le=2.0)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [1.0])
 
     @model_validator(mode="after")
     def _fits(self) -> ModelConfig:

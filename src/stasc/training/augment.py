@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from stasc.config import AugmentConfig
+from stasc.features.warp import warp_source
 
 
 def _to_device(values: Tensor, like: Tensor) -> Tensor:
@@ -101,13 +102,10 @@ def _resample_axis(patches: Tensor, source: np.ndarray, axis: int) -> Tensor:
 
 
 def warp_patches(patches: Tensor, *, max_warp: float, rng: np.random.Generator) -> Tensor:
-    """Stretch (factor > 1: energy moves up) or squeeze each patch's rows by its own factor in
-    ``[1 - max_warp, 1 + max_warp]`` about row 0, linearly interpolated; rows that would come from
-    above the top take the top row."""
+    """Warp each patch's rows (:mod:`stasc.features.warp`) by its own factor in ``[1 - max_warp, 1 + max_warp]``."""
     n, _, rows, _ = patches.shape
     factors = rng.uniform(1 - max_warp, 1 + max_warp, size=n)
-    source = np.clip(np.arange(rows)[None] / factors[:, None], 0, rows - 1)  # B, H: output row r ← input r / factor
-    return _resample_axis(patches, source, axis=2)
+    return _resample_axis(patches, warp_source(rows, factors), axis=2)  # B, H: output row r ← input r / factor
 
 
 def stretch_patches(patches: Tensor, *, max_stretch: float, rng: np.random.Generator) -> Tensor:

@@ -22,6 +22,7 @@ from stasc.config import ExperimentConfig
 from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
 from stasc.models import build_model
+from stasc.models.probabilities import class_probabilities
 from stasc.training.augment import augment
 from stasc.training.data import clip_probabilities
 from stasc.training.mixup import mixup
@@ -115,8 +116,7 @@ class SceneClassifier(L.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
         x, y, clips = batch
-        logits = self(x)
-        self._probs.append(logits.float().softmax(1))
+        self._probs.append(class_probabilities(self, x, self.config.model.test_time_warps))
         self._clips.append(clips)
         self._targets.append(y)
 
