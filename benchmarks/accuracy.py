@@ -71,8 +71,9 @@ cpu_seconds: dict[str, float] = {}  # CPU time of each deep row, beside its wall
 PAPER_CPU = {"model": {"width_multiplier": 0.125},
              "train": {"lr": 0.001, "batch_size": 64, "lr_schedule": "cosine", "max_epochs": 30, "patience": 30}}
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
-# `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06)
-ONE_NETWORK = {"model": {"members": 1}, "augment": {"filter_db": 0.0}}
+# `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06);
+# `sample` until 2026-12-06 (before it took two members and test-time warps)
+ONE_NETWORK = {"model": {"members": 1, "test_time_warps": [1.0]}, "augment": {"filter_db": 0.0}}
 AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0,
                "filter_db": 0.0}
 
@@ -132,7 +133,7 @@ FSDD_PAPER = {
 
 
 # `sample` until 2026-12-03, on which its ablations were measured (5 min a row; 1/2 width: 4x the compute): one net
-QUARTER = {"model": {"width_multiplier": 0.25, "members": 1}}
+QUARTER = {"model": {"width_multiplier": 0.25, "members": 1, "test_time_warps": [1.0]}}
 
 
 def fsdd_rows() -> dict[str, Row]:
@@ -144,6 +145,8 @@ def fsdd_rows() -> dict[str, Row]:
         "mfcc-stap": paper("mfcc-stap"),
         "mfcc-stap-mixup": paper("mfcc-stap-mixup"),
         **seed_rows("sample preset (stasc)", ("sample", {})),
+        # the preset on 2026-12-06 before its test-time warps (two members), and its seeds
+        **seed_rows("sample, no test-time warps", ("sample", {"model": {"test_time_warps": [1.0]}})),
         # one network at 1/2 width (model.members: 1), the preset from 2026-12-03 until 2026-12-06, and its seeds
         **seed_rows("sample, one network", ("sample", ONE_NETWORK)),
         "sample at 1/4 width (the preset until 2026-12-03)": ("sample", QUARTER),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stasc.config import load_experiment
+from stasc.config import load_experiment, merge
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "tuning.py"
 VARIANTS = ("sample, as before (STAP, mixup, no augmentation)",
@@ -70,6 +70,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert config.model.pooling.kind == "mean", name
         members = re.search(r"(\d) members averaged", name)
         assert config.model.members == (int(members[1]) if members else 1), name
+        warps = re.search(r"test-time warps ([\d./]+)", name)
+        assert config.model.test_time_warps == ([float(f) for f in warps[1].split("/")] if warps else [1.0]), name
         if data == "fsdd":  # tuned at 1/4 width until the 1/2-width variant won
             width = re.search(r"(\d)/(\d) width", name)
             assert config.model.width_multiplier == (int(width[1]) / int(width[2]) if width else 0.25), name
@@ -92,18 +94,21 @@ def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(mon
     assert before.model.pooling.kind == "stap" and before.mixup.enabled and not before.augment.enabled
 
 
-TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members averaged"),
+# preset, the tuning variant its YAML says the validation parts chose, and what re-scoring that variant's networks on
+# the same validation parts chose on top (benchmarks/warps.py: test-time warps change no training)
+TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members averaged",
+                  {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}),
                  ("esc10", "envsound",
-                  "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB")]
+                  "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB", {})]
 
 
-@pytest.mark.parametrize(("data", "preset", "chosen"), TUNED_PRESETS)
+@pytest.mark.parametrize(("data", "preset", "chosen", "rescored"), TUNED_PRESETS)
 def test_each_tuned_preset_is_exactly_the_variant_its_yaml_says_the_validation_parts_chose(
-        data: str, preset: str, chosen: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        data: str, preset: str, chosen: str, rescored: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     # the preset's figures in the README and YAML are that variant's; a preset edited without a tuning run breaks this
     variant_preset, changes = tuning_variants(data, monkeypatch)[chosen]
     assert variant_preset == preset
-    variant = load_experiment(preset, changes)
+    variant = load_experiment(preset, merge(changes, rescored))
     # a variant tuned under bf16 autocast is the preset's precision auto on the tuning CPU (AMX): only that may differ
     assert variant.train.precision in ("auto", "bf16-mixed")
     assert load_experiment(preset, {"train": {"precision": variant.train.precision}}) == variant
