@@ -13,7 +13,7 @@ average, every pair of members from two different runs, and all members of a see
 accuracy and log loss over all validation clips of all splits and seeds, from each split's last checkpoint (the
 model the presets keep). Because the members are the same trained networks in every row, the rows differ only in
 how they are combined: a far smaller difference shows here than between two training runs. Prints the table,
-writes members.md and members.json into --out.
+writes members.md, members.json and members.png (accuracy per row, std over splits) into --out.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from stasc.config import ExperimentConfig
 from stasc.data import ClipTable, read_folds
 from stasc.data.folds import fold_indices
 from stasc.data.layouts.csv import read_rows
+from stasc.evaluation.plots import accuracy_bars
 from stasc.extraction import feature_caches
 from stasc.features.frontend import FrontEnd
 from stasc.models import build_model
@@ -153,11 +154,12 @@ def main() -> None:
         for row, values in combinations(runs).items():
             rows.setdefault(row, []).extend(values)
     results = {row: {"accuracy": float(np.concatenate([c for c, _ in v]).mean()),
+                     "std_over_splits": float(np.std([c.mean() for c, _ in v])),
                      "log_loss": float(np.concatenate([ll for _, ll in v]).mean()),
                      "clip_predictions": int(sum(len(c) for c, _ in v))} for row, v in rows.items()}
     lines = [f"# Members alone and combined, on validation parts ({args.data}; seeds 0–{args.seeds - 1})", "",
              "Accuracy and log loss over every validation clip of every split and seed (each split's last "
-             "checkpoint); no test fold was read.", "",
+             "checkpoint); no test fold was read.", "", "![members.png](members.png)", "",
              "| members | accuracy (%) | log loss | clip predictions |", "|---|---|---|---|"]
     lines += [f"| {row} | {100 * r['accuracy']:.2f} | {r['log_loss']:.3f} | {r['clip_predictions']} |"
               for row, r in results.items()]
@@ -168,7 +170,10 @@ def main() -> None:
     with replacing(out / "members.json") as tmp:
         tmp.write_text(json.dumps({"data": args.data, "runs": args.runs, "seeds": args.seeds, "rows": results},
                                   indent=2))
-    print(f"wrote {out / 'members.md'}")
+    accuracy_bars(out / "members.png", {row: {"accuracy": {"mean": r["accuracy"], "std": r["std_over_splits"]}}
+                                        for row, r in results.items()},
+                  what="validation accuracy (std over splits)", rows="member or combination")
+    print(f"wrote {out / 'members.md'} and members.png")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Presets live in ``stasc/presets/*.yaml``; a YAML with a duplicate key or nothing
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -95,6 +96,9 @@ class AugmentConfig(Section):
       frequencies in dB only (log-mel, CQT), not cepstra.
     - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
+
+    Gain and equaliser act on the normalised patch; under ``input.clip_norm: mean``, which removes a real gain or
+    static filter from every clip, they are only random per-row offsets (the config warns).
     """
 
     time_shift: NonNegativeInt = 0
@@ -199,6 +203,24 @@ class ExperimentConfig(Section):
         if self.augment.filter_db > 0 and cepstral:
             raise ValueError(f"augment.filter_db gives frequency rows their own gains; {', '.join(cepstral)} rows are "
                              "cepstral coefficients (use logmel or cqt features, or filter_db 0)")
+        if any(f != 1.0 for f in self.model.test_time_warps) and cepstral:
+            raise ValueError(f"model.test_time_warps stretch frequency rows; {', '.join(cepstral)} rows are cepstral "
+                             "coefficients (use logmel or cqt features, or test_time_warps [1.0])")
+        return self
+
+    @model_validator(mode="after")
+    def _gain_under_clip_normalisation(self) -> ExperimentConfig:
+        # the clip's own row means are subtracted before the augmentation runs: a real gain or static filter would
+        # vanish there, so these draws are offsets the model never meets in evaluation (measured as a regulariser on
+        # FSDD, 2026-12-02, so allowed; said, so nobody takes them for microphone robustness)
+        augment = self.augment
+        shifted = [f"augment.{name}" for name, on in (("gain_db", augment.gain_db > 0),
+                                                       ("filter_db", augment.filter_db > 0)) if on]
+        if self.input.clip_norm == "mean" and shifted:
+            warnings.warn(f"{' and '.join(shifted)} with input.clip_norm 'mean': the clip normalisation removes any "
+                          "real gain or static equalisation, so these only add random per-row offsets that evaluation "
+                          "never sees (a regulariser, not robustness to level or microphone)", UserWarning,
+                          stacklevel=2)
         return self
 
     def settings(self) -> dict[str, Any]:

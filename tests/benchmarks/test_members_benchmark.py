@@ -67,3 +67,4 @@ def test_members_of_two_tuning_runs_on_fsdd_end_to_end(tmp_path: Path) -> None:
     assert rows[f"one member of {variants[0]} + one of {variants[1]}"]["clip_predictions"] == 2 * clips
     assert all(0 <= r["accuracy"] <= 1 and r["log_loss"] > 0 for r in rows.values())
     assert "no test fold was read" in (tmp_path / "members" / "members.md").read_text()
+    assert (tmp_path / "members" / "members.png").stat().st_size > 0

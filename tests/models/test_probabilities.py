@@ -89,3 +89,10 @@ def test_scoring_in_training_and_prediction_both_hear_the_warps() -> None:
         window = predictor.window_probabilities(views)[0]
         torch.testing.assert_close(window, class_probabilities(module.model, patches, warps).mean(0))
         assert not torch.allclose(window, module.model(patches).softmax(-1).mean(0))
+
+
+def test_warps_of_cepstral_rows_are_refused_and_so_is_nothing_else() -> None:
+    with pytest.raises(ConfigError, match=r"test_time_warps stretch frequency rows; mfcc rows are cepstral"):
+        load_experiment("mfcc", {"model": {"test_time_warps": [0.9, 1.0, 1.1]}})
+    assert load_experiment("mfcc", {"model": {"test_time_warps": [1.0]}}).model.test_time_warps == [1.0]
+    assert load_experiment("cqt-mfcc", {}).model.test_time_warps == [1.0]

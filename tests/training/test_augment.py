@@ -1,6 +1,7 @@
 """Augmentation of training patches (time shift, gain, equaliser, frequency warp, time stretch, frequency/time
 masks): what each does, how much, reproducibly from the seed, and only in training steps."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +280,14 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
     assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,
                  "--set", "augment.freq_warp=0.1"]) == 2
     assert "freq_warp stretches frequency rows; mfcc rows are cepstral coefficients" in capsys.readouterr().err
+
+
+def test_gain_and_equaliser_under_clip_mean_normalisation_are_said_to_be_offsets_only() -> None:
+    # the clip's row means go before the augmentation: a real gain or filter would vanish, so say what the draws are
+    with pytest.warns(UserWarning, match=r"augment.gain_db and augment.filter_db with input.clip_norm 'mean'.*"
+                                         r"random per-row offsets"):
+        load_experiment("sample", {"augment": {"gain_db": 6, "filter_db": 6}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_experiment("envsound", {})  # no clip normalisation: a gain is a gain
+        load_experiment("sample", {})  # clip normalisation, no gain
