@@ -38,5 +38,6 @@ def warp_rows(patches: Tensor, factor: float) -> Tensor:
     product, so it runs in an exported graph too."""
     if factor == 1.0:
         return patches
-    matrix = warp_matrix(patches.shape[-2], factor).to(patches.device, patches.dtype)
+    # int(): a tracing exporter hands the height over as a tensor; a model's patch height is fixed, so a constant
+    matrix = warp_matrix(int(patches.shape[-2]), factor).to(patches.device, patches.dtype)
     return torch.matmul(matrix, patches)  # (H, H) @ (B, C, H, W) → B, C, H, W
