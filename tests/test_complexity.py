@@ -33,6 +33,12 @@ def test_the_figures_follow_from_the_network_and_the_input() -> None:
         4 * model_parameters, 2 * model_parameters, model_parameters)
     assert patches_per_window(config) == 33  # the paper's 11 patches of each of the 3 views of a 10-s clip
     assert complexity.macs_per_second == pytest.approx(complexity.macs_per_patch * 33 / 10)
+    # test-time warps: every predicted patch goes through the network once per warp
+    plain = model_complexity(load_experiment("envsound"))
+    warped = model_complexity(load_experiment("envsound", {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}))
+    assert warped.test_time_warps == 3 and warped.macs_per_second == pytest.approx(3 * plain.macs_per_second)
+    assert warped.macs_per_patch == plain.macs_per_patch
+    assert "each at 3 test-time warps" in " ".join(warped.lines())
     # the first conv's output at 1/4 width: 16 channels of 64 × 64 floats, with its 128 × 128 input
     assert complexity.peak_activation_bytes >= 4 * (16 * 64 * 64 + 128 * 128)
     zeroed = {k: torch.zeros_like(v) for k, v in
