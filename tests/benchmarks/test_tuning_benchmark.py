@@ -85,6 +85,10 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
             equaliser = re.search(r"equaliser ±(\d+) dB", name)
             assert config.augment.filter_db == (float(equaliser[1]) if equaliser else 0.0), name
+            dropout = re.search(r"dropout (0\.\d+)", name)
+            assert config.model.dropout == (float(dropout[1]) if dropout else 0.0), name
+            alpha = re.search(r"mixup alpha (\d+(?:\.\d+)?)", name)
+            assert config.mixup.alpha == (float(alpha[1]) if alpha else 0.2), name
             seed = re.search(r"seed (\d+)", name)
             assert config.train.seed == (int(seed[1]) if seed else 0), name
 
