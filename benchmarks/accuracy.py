@@ -73,7 +73,7 @@ PAPER_CPU = {"model": {"width_multiplier": 0.125},
 PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-stap", "hpss-mfcc-stap-mixup")
 # `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06);
 # `sample` until 2026-12-06 (before it took two members and test-time warps)
-ONE_NETWORK = {"model": {"members": 1, "test_time_warps": [1.0]}, "augment": {"filter_db": 0.0}}
+ONE_NETWORK = {"model": {"members": 1, "test_time_warps": [1.0], "dropout": 0.0}, "augment": {"filter_db": 0.0}}
 AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0,
                "filter_db": 0.0}
 
@@ -106,8 +106,10 @@ def esc10_rows() -> dict[str, Row]:
         "envsound, no gain": ("envsound", {"augment": {"gain_db": 0.0}}),
         "envsound, no frequency/time masks": ("envsound", {"augment": {"freq_masks": 0, "time_masks": 0}}),
         "envsound, no frequency warp": ("envsound", {"augment": {"freq_warp": 0.0}}),
-        # the preset from 2026-12-04 to 2026-12-06 (two members, no equaliser)
-        "envsound, no equaliser": ("envsound", {"augment": {"filter_db": 0.0}}),
+        # the preset from 2026-12-04 to 2026-12-06 (two members, no equaliser, no dropout)
+        "envsound, no equaliser": ("envsound", {"augment": {"filter_db": 0.0}, "model": {"dropout": 0.0}}),
+        # the preset on 2026-12-06 before its dropout (two members, equaliser), and its seeds
+        **seed_rows("envsound, no dropout", ("envsound", {"model": {"dropout": 0.0}})),
         "envsound, no augmentation at all": ("envsound", {"augment": AUGMENT_OFF}),
         "envsound, selected on the test fold (paper protocol, optimistic)": (
             "envsound", {"train": {"selection": "test-fold"}}),

@@ -57,13 +57,13 @@ HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precisio
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
 # (no equaliser in any of these: the preset has one since 2026-12-06)
 ENV_WARP = {"augment": {"freq_warp": 0.1, "filter_db": 0.0}, "train": {"lr": 0.001},
-            "model": {"pooling": "mean", "members": 1}}
+            "model": {"pooling": "mean", "members": 1, "dropout": 0.0}}
 ENV_WARP_OFF = merge(ENV_WARP, {"augment": {"freq_warp": 0.0}})
 # ENV_BF16: `envsound` as of 2026-12-03 (warp 0.1, lr 0.002) trained under bfloat16 autocast, which needs a third of
 # the time on a CPU with AMX and lets a variant spend that on width or epochs inside the 30-minute budget; one network
 # (the preset averages two since 2026-12-04)
 ENV_BF16 = {"augment": {"freq_warp": 0.1, "filter_db": 0.0}, "train": {"lr": 0.002, "precision": "bf16-mixed"},
-            "model": {"pooling": "mean", "members": 1}}
+            "model": {"pooling": "mean", "members": 1, "dropout": 0.0}}
 # rain, sea waves and fire differ above 11 kHz; at 128 bands the patches are 128 x 128 (2x the compute)
 ENV_FULL_BAND = full_band()
 # both bands at once: the 22.05 kHz log-mel (64 bands to 11 kHz) and the 44.1 kHz one (64 bands to 22 kHz) stacked as
