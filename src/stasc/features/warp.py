@@ -9,6 +9,8 @@ One definition of the mapping, :func:`warp_source`, serves the random warp of tr
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -20,9 +22,11 @@ def warp_source(rows: int, factors: np.ndarray) -> np.ndarray:
     return np.clip(np.arange(rows)[None] / np.asarray(factors, dtype=np.float64)[:, None], 0, rows - 1)
 
 
+@functools.lru_cache(maxsize=64)
 def warp_matrix(rows: int, factor: float) -> Tensor:
     """``(rows, rows)`` float32: ``matrix @ patch`` is ``patch`` warped by ``factor`` (linear interpolation
-    between the two input rows around each source row)."""
+    between the two input rows around each source row). Cached: prediction asks for the same few matrices on every
+    batch; callers must not modify the tensor in place."""
     source = warp_source(rows, np.array([factor]))[0]
     below = np.floor(source).astype(np.int64)
     above = np.minimum(below + 1, rows - 1)
