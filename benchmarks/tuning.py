@@ -79,6 +79,8 @@ ENV_WHOLE_CLIP = {"input": {"patch_width": 216, "patch_size": [64, 216]}, "model
                   "train": {"max_epochs": 80, "patience": 80}}
 # ENV_TWO: `envsound` as of 2026-12-04 (two members averaged in one model), under bf16 autocast
 ENV_TWO = merge(ENV_BF16, {"model": {"members": 2}})
+# ENV_DROPOUT: `envsound` as of 2026-12-06 (two members, a random equaliser, dropout 0.3), under bf16 autocast
+ENV_DROPOUT = merge(ENV_TWO, {"augment": {"filter_db": 6.0, "filter_points": 4}, "model": {"dropout": 0.3}})
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
@@ -178,8 +180,17 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                     ("envsound", merge(ENV_TWO, {"augment": {"filter_db": 6.0, "filter_points": 4},
                                                  "mixup": {"alpha": 1.0}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3",
-                    ("envsound", merge(ENV_TWO, {"augment": {"filter_db": 6.0, "filter_points": 4},
-                                                 "model": {"dropout": 0.3}}))),
+                    ("envsound", ENV_DROPOUT)),
+        # 2026-12-06 (fourth session): the preset (dropout 0.3) with stronger augmentation of the two kinds the test
+        # folds showed to matter most (masks off cost 2.6 points): masks up to twice as wide (16 bands, 32 frames),
+        # and a random tempo (time stretch 0.1: a clock, a dog or a rooster a little faster or slower). The rule, fixed
+        # before the runs: seeds 1 and 2 only if seed 0 beats the preset's seed 0 (91.7 %); adopt if the three-seed
+        # mean is above the preset's 91.5 %
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "masks twice as wide", ("envsound", merge(ENV_DROPOUT, {"augment": {"freq_max_width": 16,
+                                                                                         "time_max_width": 32}}))),
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "time stretch 0.1", ("envsound", merge(ENV_DROPOUT, {"augment": {"time_stretch": 0.1}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
