@@ -6,7 +6,7 @@ Evaluation (validation and test scoring in training), prediction, export and exp
 patch goes through the network three times, its rows squeezed, as is and stretched
 (:func:`stasc.features.warp.warp_rows`), and the three softmax outputs are averaged: the training augmentation's
 frequency warp, at fixed factors. For voices this averages over vocal tract lengths (on FSDD's validation
-speakers it was worth +0.8 points, ``benchmarks/test_time.py``); it costs one forward pass per warp.
+speakers it was worth +0.8 points, ``benchmarks/warps.py``); it costs one forward pass per warp.
 """
 
 from __future__ import annotations
