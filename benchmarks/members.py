@@ -77,7 +77,7 @@ def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "val
         model.eval()
         train, test = fold_indices(folds, int(split.name.split("-")[1]))
         chosen = test if part == "test" else plan_split(config, table, train, test, name=split.name,
-                                                        folds="dataset").selection
+                                                        folds="dataset", fold_of_clip=folds).selection
         files, targets = [table.files[i] for i in chosen], [table.targets[i] for i in chosen]
         front_end = FrontEnd(config.input, list(saved.normalizers))
         data = PatchDataset(feature_caches(config, cache), files, targets, front_end)

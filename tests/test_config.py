@@ -83,6 +83,8 @@ def test_defaults_of_the_new_sections() -> None:
         "validation", 0.125, "val_acc", "auto")
     assert TrainConfig.parse({"num_workers": 4}).num_workers == 4
     assert TrainConfig.parse({"selection": "last", "validation_fraction": 0}).validation_fraction == 0
+    assert train.validation_part == "groups"  # a whole fold only when asked: it costs a fold of training clips
+    assert TrainConfig.parse({"validation_part": "fold", "validation_fraction": 0}).validation_part == "fold"
     augment = AugmentConfig()
     assert augment == AugmentConfig(time_shift=0, gain_db=0.0, freq_masks=0, freq_max_width=8, time_masks=0,
                                     time_max_width=16)
@@ -105,6 +107,8 @@ def test_defaults_of_the_new_sections() -> None:
          "train.selection: input should be 'validation', 'test-fold' or 'last', got 'best'"),
         ({"train": {"validation_fraction": 1}}, "train.validation_fraction: input should be less than 1, got 1"),
         ({"train": {"validation_fraction": 0}}, "train: selection 'validation' needs validation_fraction > 0"),
+        ({"train": {"validation_part": "folds"}},
+         "train.validation_part: input should be 'groups' or 'fold', got 'folds'"),
         ({"train": {"monitor": "acc"}}, "train.monitor: input should be 'val_acc' or 'val_loss', got 'acc'"),
         ({"augment": {"gain_db": -1}}, "augment.gain_db: input should be greater than or equal to 0, got -1"),
         ({"input": {"mono_views": 2}}, "input.mono_views: input should be 1 or 3, got 2"),

@@ -13,6 +13,7 @@ from stasc.data import (
     read_csv,
     read_folds,
     read_tau,
+    validation_fold,
     validation_split,
     write_folds,
 )
@@ -133,3 +134,23 @@ def test_with_few_groups_the_validation_part_is_one_whole_group(fsdd_dir: Path) 
     one_speaker = fsdd.subset([i for i in range(len(fsdd)) if fsdd.groups[i] == "theo"])
     with pytest.raises(DatasetError, match="has 1 group, nothing to hold out"):
         validation_split(one_speaker, np.arange(len(one_speaker)), fraction=0.125, seed=0)
+
+
+def test_a_whole_fold_validates_the_fold_after_the_test_fold_and_each_fold_once(shared_data: Path) -> None:
+    esc = read_csv(shared_data / "esc10" / "labels.csv")
+    folds = np.asarray(esc.folds)
+    held_out = []
+    for test_fold in range(1, 6):
+        train, test = fold_indices(folds, test_fold)
+        fit, held = validation_fold(folds, train, test_fold=test_fold, seed=0)
+        assert set(folds[held]) == {test_fold % 5 + 1}  # the next official fold, 5 wrapping to 1
+        assert len(held) == 80 and len(fit) == 240 and not set(held) & set(test)  # all of it; never the test fold
+        assert set(folds[fit]) == set(range(1, 6)) - {test_fold, test_fold % 5 + 1}
+        held_out.append(int(folds[held][0]))
+    assert sorted(held_out) == [1, 2, 3, 4, 5]  # over a cross-validation every fold validates once
+    train, _ = fold_indices(folds, 5)
+    assert set(folds[validation_fold(folds, train, test_fold=5, seed=1)[1]]) == {2}  # another seed, the fold after
+    everything = np.arange(len(esc))
+    assert set(folds[validation_fold(folds, everything, test_fold=None, seed=6)[1]]) == {2}  # the final model: 6 % 5
+    with pytest.raises(DatasetError, match="holds 1 fold, so none can be held out whole"):
+        validation_fold(folds, np.flatnonzero(folds == 3), test_fold=None, seed=0)

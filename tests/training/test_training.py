@@ -19,9 +19,11 @@ from helpers import ESC10, FSDD, TINY, esc_subset, fsdd_subset
 from stasc import checkpoint
 from stasc.cli import main
 from stasc.config import ConfigError, load_experiment, parse_assignments
+from stasc.data import DatasetError, read_csv
 from stasc.inference import CheckpointError, Predictor
 from stasc.runs import RunDir
 from stasc.training.cross_validation import write_run_config
+from stasc.training.fit import plan_split
 
 
 def train_args(data: Path, out: Path, cache: Path, *extra: str, fold: str = "0") -> list[str]:
@@ -273,6 +275,27 @@ def test_official_folds_give_one_split_per_fold_and_train_without_fold_makes_the
     assert final["test_accuracy"] is None and final["clips"]["fit"] == len(labels)
     assert run.model_checkpoints() == [run.split("final").best]  # predict and export now use it
     assert main(["train", *base, "--out", str(tmp_path / "other"), "--fold", "7"]) == 2
+
+
+def test_a_whole_fold_can_be_the_validation_part_and_the_protocol_says_so(tmp_path: Path) -> None:
+    data = esc_subset(tmp_path, 1, folds="123")
+    base = ["--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"), "--no-progress",
+            "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625", "--set", "model.members=1",
+            "--set", "train.selection=validation", "--set", "train.validation_part=fold"]
+    assert main(["train", *base, "--out", str(tmp_path / "run"), "--fold", "3"]) == 0
+    run = RunDir(tmp_path / "run")
+    labels = list(csv.DictReader(data.open()))
+    result = run.split("fold-3").read_result()
+    # official folds 1-3: test fold 3, the fold after it (1, wrapping) validates, fold 2 alone trains
+    assert result["clips"]["selection"] == sum(r["fold"] == "1" for r in labels)
+    assert result["clips"]["fit"] == sum(r["fold"] == "2" for r in labels)
+    assert result["protocol"]["validation_part"] == "fold" and result["protocol"]["validation_fraction"] == 0
+    assert "one whole fold of the training side" in run.report_md.read_text()
+    # the dataset's official train/test split has no folds to hold one out of
+    with pytest.raises(DatasetError, match="validation_part=fold holds out one of the training side's folds"):
+        config = load_experiment("envsound", parse_assignments(["train.selection=validation",
+                                                                "train.validation_part=fold"]))
+        plan_split(config, read_csv(data), np.arange(4), np.arange(4, 8), name="official", folds="official")
 
 
 def test_test_fold_selection_is_the_papers_protocol_and_says_optimistic(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from stasc.data.folds import (
     cv_folds,
     fold_indices,
     read_folds,
+    validation_fold,
     validation_split,
     write_folds,
 )
@@ -18,5 +19,6 @@ from stasc.data.table import ClipTable, DatasetError, find_unreadable, require_r
 __all__ = [
     "ClipTable", "DatasetError", "Folds", "ReadOptions", "assign_folds", "cv_folds", "find_unreadable",
     "fold_indices", "layout_of", "official_split", "open_dataset", "read_csv", "read_folders", "read_folds",
-    "read_tau", "register_layout", "require_readable", "validation_split", "write_folds",
+    "read_tau", "register_layout", "require_readable", "validation_fold", "validation_split",
+    "write_folds",
 ]

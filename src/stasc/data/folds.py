@@ -122,6 +122,26 @@ def validation_split(
     return train[~held], train[held]
 
 
+def validation_fold(
+    fold_of_clip: np.ndarray, train: np.ndarray, *, test_fold: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a training side ``train`` into ``(fit, validation)`` where the validation part is one whole fold of it.
+
+    Which fold: counting the training side's folds cyclically from the one after ``test_fold``, the ``seed``-th
+    (seed 0: the next fold), so over a cross-validation every fold is a validation part once, each a test fold's
+    distance from the clips trained on. Without a test fold (the final model), the ``seed``-th training fold.
+    """
+    train = np.asarray(train)
+    of_train = np.asarray(fold_of_clip)[train]
+    ids = sorted(set(of_train.tolist()))
+    if len(ids) < 2:
+        raise DatasetError(f"the training side holds {len(ids)} fold, so none can be held out whole for validation; "
+                           "use train.validation_part=groups or train.selection=last")
+    order = ids if test_fold is None else [f for f in ids if f > test_fold] + [f for f in ids if f < test_fold]
+    held = of_train == order[seed % len(order)]
+    return train[~held], train[held]
+
+
 def write_folds(path: str | Path, table: ClipTable, folds: np.ndarray) -> None:
     """Write ``filename,label,group,fold`` atomically (a uniquely named temporary file renamed)."""
     path = Path(path)

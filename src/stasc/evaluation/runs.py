@@ -28,12 +28,13 @@ def run_predictions(run: RunDir) -> list[Predictions]:
 
 def run_protocol(run: RunDir) -> dict[str, Any]:
     """The protocol of the run's test splits (they share one), with its description."""
-    found = {tuple(sorted((k, str(v)) for k, v in s.read_result().get("protocol", {}).items())): s.read_result()
-             for s in run.test_splits()}
-    if len(found) != 1:
+    saved = [s.read_result().get("protocol") for s in run.test_splits()]
+    # read through Protocol, so a split written before a field existed compares by that field's default
+    found = {tuple(sorted((k, str(v)) for k, v in p.items())): p
+             for p in (Protocol.from_dict(p).to_dict() for p in saved if p is not None)}
+    if len(found) != 1 or None in saved:
         return {"description": "the splits were trained under different protocols; see each RUN/<split>/result.json"}
-    only = next(iter(found.values()))["protocol"]
-    return Protocol.from_dict(only).to_dict()
+    return next(iter(found.values()))
 
 
 def over_seeds(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -93,7 +93,7 @@ def train_fold(
     config = _setup(config, table, run, {"k": k, "seed": config.train.seed, "kind": folds_kind})
     folds = run_folds(run, table, k=k, seed=config.train.seed, kind=folds_kind)
     train, test = fold_indices(folds.of_clip, fold)
-    plan = plan_split(config, table, train, test, name=fold_split(fold), folds=folds.kind)
+    plan = plan_split(config, table, train, test, name=fold_split(fold), folds=folds.kind, fold_of_clip=folds.of_clip)
     return fit(config, table, plan, run.split(plan.name), cache_root=cache_root, fold_ids=folds.of_clip,
                resume=resume, progress=progress, extract_workers=workers)
 
@@ -119,7 +119,7 @@ def train_final(
     run = RunDir(Path(run)) if not isinstance(run, RunDir) else run
     config = _setup(config, table, run, None)
     plan = plan_split(config, table, np.arange(len(table)), np.zeros(0, dtype=np.int64), name=FINAL_SPLIT,
-                      folds="none")
+                      folds="none", fold_of_clip=None if table.folds is None else np.asarray(table.folds))
     return fit(config, table, plan, run.split(plan.name), cache_root=cache_root, resume=resume, progress=progress,
                extract_workers=workers)
 

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from stasc.atomic import write_text
 from stasc.checkpoint import load_data
 from stasc.config import ExperimentConfig
-from stasc.data import ClipTable, DatasetError, require_readable, validation_split
+from stasc.data import ClipTable, DatasetError, require_readable, validation_fold, validation_split
 from stasc.evaluation.predictions import Predictions, write_predictions
 from stasc.evaluation.protocol import FoldSource, protocol
 from stasc.extraction import ensure_features, feature_caches
@@ -80,8 +80,9 @@ class SplitPlan:
 
 
 def plan_split(config: ExperimentConfig, table: ClipTable, train: np.ndarray, test: np.ndarray, *, name: str,
-               folds: FoldSource) -> SplitPlan:
-    """Carve the selection clips out of ``train`` (or take ``test`` itself under ``test-fold``)."""
+               folds: FoldSource, fold_of_clip: np.ndarray | None = None) -> SplitPlan:
+    """Carve the selection clips out of ``train`` (or take ``test`` itself under ``test-fold``); under
+    ``train.validation_part: fold`` they are one whole fold of ``train`` by ``fold_of_clip`` (every clip's fold)."""
     selection = config.train.selection
     if selection == "test-fold":
         if len(test) == 0:
@@ -90,6 +91,15 @@ def plan_split(config: ExperimentConfig, table: ClipTable, train: np.ndarray, te
         return SplitPlan(name, np.asarray(train), np.asarray(test), np.asarray(test), folds)
     if selection == "last":
         return SplitPlan(name, np.asarray(train), np.zeros(0, dtype=np.int64), np.asarray(test), folds)
+    if config.train.validation_part == "fold":
+        if fold_of_clip is None:
+            why = "the data has no fold column" if folds == "none" else f"a {folds} split has no folds"
+            raise DatasetError(f"split {name}: train.validation_part=fold holds out one of the training side's folds, "
+                               f"but {why}; use train.validation_part=groups")
+        test_folds = set(np.asarray(fold_of_clip)[np.asarray(test)].tolist())
+        fit_part, held = validation_fold(fold_of_clip, np.asarray(train), seed=config.train.seed,
+                                         test_fold=min(test_folds) if test_folds else None)
+        return SplitPlan(name, fit_part, held, np.asarray(test), folds)
     fit_part, held = validation_split(table, np.asarray(train), fraction=config.train.validation_fraction,
                                       seed=config.train.seed)
     return SplitPlan(name, fit_part, held, np.asarray(test), folds)
