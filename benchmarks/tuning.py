@@ -198,6 +198,17 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                                                                                          "time_max_width": 32}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "time stretch 0.1", ("envsound", merge(ENV_DROPOUT, {"augment": {"time_stretch": 0.1}}))),
+        # 2026-12-06 (fourth session), under --validation-part fold (the whole fold after the test fold validates: on
+        # ESC-10 the random 1/8 of source recordings scored above the test fold for every tuning run, by 4 points on
+        # average, so they rank recipes on something easier than the test folds ask). The two variants that the groups
+        # instrument could not tell from the preset (2026-12-04), on today's preset; their one-network seed-0 test
+        # figures are in the README, their two-member, dropout, equaliser recipes were never scored on a test fold.
+        # The rule, fixed before the runs: seed 0 of both; seeds 1 and 2 for the higher one only if it beats the
+        # preset's seed 0 under the same instrument; adopt it if its three-seed mean is above the preset's
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "mean + max pooling", ("envsound", merge(ENV_DROPOUT, {"model": {"pooling": "meanmax"}}))),
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz (64 bands to 22 kHz)", ("envsound", merge(ENV_DROPOUT, ENV_FULL_BAND))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
