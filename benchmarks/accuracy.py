@@ -100,6 +100,9 @@ def esc10_rows() -> dict[str, Row]:
         "envsound, one network, mean + max pooling": (
             "envsound", merge(ONE_NETWORK, {"model": {"pooling": "meanmax"}})),
         "envsound, one network at 44.1 kHz (64 bands to 22 kHz)": ("envsound", merge(ONE_NETWORK, full_band())),
+        # the preset (2 members, equaliser, dropout) on the full band: chosen or not by the whole-fold validation
+        # instrument (tuning.py --validation-part fold, 2026-12-06, rule fixed before); scored only if chosen
+        **seed_rows("envsound on the full band (44.1 kHz, 64 bands to 22 kHz)", ("envsound", full_band())),
         "envsound, STAP instead of temporal mean": ("envsound", {"model": {"pooling": {"kind": "stap", "norm": True}}}),
         "envsound, no mixup": ("envsound", {"mixup": {"enabled": False}}),
         "envsound, no time shift": ("envsound", {"augment": {"time_shift": 0}}),

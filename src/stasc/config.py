@@ -130,7 +130,7 @@ class TrainConfig(Section):
     back, ``validation_fraction`` unused). ``validation_part``: what the validation part is. ``groups``: the
     ``validation_fraction`` of the training side's groups, drawn at random; ``fold``: one whole fold of the training
     side (the cross-validation's folds: the dataset's own or the grouped ones), the fold after the test fold, so a
-    validation clip is as far from the training clips as a test clip is (on ESC-10 the same models scored about 4
+    validation clip is as far from the training clips as a test clip is (on ESC-10 the same models scored about 2
     points higher on random source recordings of the training folds than on the test fold: README, "Tuning
     `envsound`"). ``monitor``: what the selection maximises (accuracy) or
     minimises (log loss) on the selection clips; ``selection_window``: the selection (and early

@@ -25,6 +25,7 @@ DEFAULT_CACHE = Path(os.environ.get("STASC_CACHE", "stasc-cache"))
 SELECTION_HELP = (
     "Model selection (train.selection): by default a grouped, stratified validation part of the training side "
     "(train.validation_fraction, 1/8 of its groups) chooses the epoch and the test clips are scored once; "
+    "train.validation_part=fold validates on the whole fold after the test fold instead; "
     "train.selection=test-fold is the paper's protocol (optimistic), train.selection=last keeps the last epoch."
 )
 
