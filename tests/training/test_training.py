@@ -291,6 +291,11 @@ def test_a_whole_fold_can_be_the_validation_part_and_the_protocol_says_so(tmp_pa
     assert result["clips"]["fit"] == sum(r["fold"] == "2" for r in labels)
     assert result["protocol"]["validation_part"] == "fold" and result["protocol"]["validation_fraction"] == 0
     assert "one whole fold of the training side" in run.report_md.read_text()
+    # no --fold: the final model holds out the seed-th official fold (seed 0: fold 1) and trains on the rest
+    assert main(["train", *base, "--out", str(tmp_path / "final")]) == 0
+    final = RunDir(tmp_path / "final").split("final").read_result()
+    assert final["clips"]["selection"] == sum(r["fold"] == "1" for r in labels)
+    assert final["clips"]["fit"] == sum(r["fold"] in "23" for r in labels) and final["test_accuracy"] is None
     # the dataset's official train/test split has no folds to hold one out of
     with pytest.raises(DatasetError, match="validation_part=fold holds out one of the training side's folds"):
         config = load_experiment("envsound", parse_assignments(["train.selection=validation",

@@ -96,12 +96,12 @@ def plan_split(config: ExperimentConfig, table: ClipTable, train: np.ndarray, te
             why = "the data has no fold column" if folds == "none" else f"a {folds} split has no folds"
             raise DatasetError(f"split {name}: train.validation_part=fold holds out one of the training side's folds, "
                                f"but {why}; use train.validation_part=groups")
-        test_folds = set(np.asarray(fold_of_clip)[np.asarray(test)].tolist())
+        test_folds = np.asarray(fold_of_clip)[np.asarray(test)]
         fit_part, held = validation_fold(fold_of_clip, np.asarray(train), seed=config.train.seed,
-                                         test_fold=min(test_folds) if test_folds else None)
-        return SplitPlan(name, fit_part, held, np.asarray(test), folds)
-    fit_part, held = validation_split(table, np.asarray(train), fraction=config.train.validation_fraction,
-                                      seed=config.train.seed)
+                                         test_fold=int(test_folds.min()) if len(test_folds) else None)
+    else:
+        fit_part, held = validation_split(table, np.asarray(train), fraction=config.train.validation_fraction,
+                                          seed=config.train.seed)
     return SplitPlan(name, fit_part, held, np.asarray(test), folds)
 
 
