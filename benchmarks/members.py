@@ -38,7 +38,7 @@ from stasc.data import ClipTable, read_folds
 from stasc.data.folds import fold_indices
 from stasc.data.layouts.csv import read_rows
 from stasc.evaluation.plots import accuracy_bars
-from stasc.extraction import feature_caches
+from stasc.extraction import ensure_features
 from stasc.features.frontend import FrontEnd
 from stasc.models import build_model
 from stasc.models.members import Network
@@ -80,7 +80,10 @@ def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "val
                                                         folds="dataset", fold_of_clip=folds).selection
         files, targets = [table.files[i] for i in chosen], [table.targets[i] for i in chosen]
         front_end = FrontEnd(config.input, list(saved.normalizers))
-        data = PatchDataset(feature_caches(config, cache), files, targets, front_end)
+        # re-extracts a clip whose cached features came from another file of the same name (another copy of the
+        # data sharing the cache, e.g. the bundled sample): the cache keys clips by their path under the data folder
+        caches = ensure_features(config, table.subset(list(chosen)), cache, progress=False)
+        data = PatchDataset(caches, files, targets, front_end)
         patches = torch.stack([data[i][0] for i in range(len(data))])
         yield SplitInputs(split.name, config, model, files, np.asarray(targets), patches,
                           torch.from_numpy(data.index[:, 0]))

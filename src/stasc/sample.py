@@ -1,5 +1,5 @@
 """The real sample bundled with the package: all 400 clips of ESC-10 (Piczak 2015, CC BY 3.0),
-re-encoded at 22.05 kHz (``scripts/make_sample.py``), with their official folds.
+re-encoded at 44.1 kHz, Ogg Vorbis (``scripts/make_sample.py``), with their official folds.
 
 It lets the main job run on a fresh machine with no download; ``sample_data/esc10/LICENSE``
 holds the per-clip attribution.

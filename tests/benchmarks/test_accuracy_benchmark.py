@@ -49,7 +49,7 @@ def test_bundled_copy_is_measured_beside_the_original_on_the_same_clips(tmp_path
     run_benchmark("--data", "esc10-bundled", "--out", str(tmp_path))
     report = json.loads((tmp_path / "report.json").read_text())
     original, bundled = (report["rows"][name] for name in ("envsound on the original ESC-10 (44.1 kHz Ogg)",
-                                                           "envsound on the bundled copy (22.05 kHz Ogg, 12.7 MB)"))
+                                                           "envsound on the bundled copy (44.1 kHz Ogg, 15.5 MB)"))
     assert original["clips"] == bundled["clips"] == 100 and original["n_folds"] == bundled["n_folds"] == 5
 
 

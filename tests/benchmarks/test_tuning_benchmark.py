@@ -103,8 +103,8 @@ def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(mon
 TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members averaged",
                   {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}),
                  ("esc10", "envsound",
-                  "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3",
-                  {})]
+                  "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                  "44.1 kHz (64 bands to 22 kHz)", {})]
 
 
 @pytest.mark.parametrize(("data", "preset", "chosen", "rescored"), TUNED_PRESETS)

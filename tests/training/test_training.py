@@ -324,7 +324,7 @@ def test_the_bundled_sample_is_esc10_and_reads_like_the_shared_copy() -> None:
     import soundfile as sf
 
     info = sf.info(str(bundled.path(0)))
-    assert info.samplerate == 22050 and info.channels == 1 and 3.5 < info.duration < 7.5
+    assert info.samplerate == 44100 and info.channels == 1 and 3.5 < info.duration < 7.5
 
 
 def test_a_selection_window_chooses_by_the_mean_of_the_last_epochs(tmp_path: Path) -> None:

@@ -98,6 +98,26 @@ def accuracy_bars(path: Path, summaries: dict[str, dict[str, Any]], paper: dict[
     return _save(fig, path)
 
 
+def validation_against_test(path: Path, runs: dict[str, tuple[float, float, str]]) -> Path:
+    """One point per run: its accuracy on the validation parts against the test folds (``(validation, test,
+    kind)``), one colour per kind of validation part; above the diagonal, the validation part was easier."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.0))
+    values = [v for validation, test, _ in runs.values() for v in (validation, test)]
+    low, high = min(values) - 0.02, max(values) + 0.02
+    ax.plot([low, high], [low, high], color="grey", linewidth=1, label="validation = test")
+    for index, kind in enumerate(sorted({kind for *_, kind in runs.values()})):
+        points = np.array([(test, validation) for validation, test, k in runs.values() if k == kind])
+        ax.scatter(points[:, 0], points[:, 1], color=f"C{index}", label=f"validation part: {kind} ({len(points)} runs)")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("test-fold accuracy (the same last models)")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("validation parts against test folds, per run", loc="left")
+    return _save(fig, path)
+
+
 _CURVES = (  # metric, axis (0: loss, 1: accuracy), line style
     ("train_loss", 0, "-"), ("val_loss", 0, "--"), ("train_patch_acc", 1, "-"), ("val_acc", 1, "--"),
 )
