@@ -15,7 +15,8 @@ README's "Tuning `envsound`" reports (on ESC-10: 2.2 points over 18 runs for ``g
 
 ``--runs`` are ``tuning.py --out`` folders; ``--rows`` names their variants (default: every variant of
 ``tuning.py`` with a finished split in them, each seed its own run). Prints the table, writes validation_gap.md,
-validation_gap.json and validation_gap.png (validation against test accuracy per run) into --out.
+validation_gap.json and validation_gap.png (validation against test accuracy per run) into --out. A run that cannot
+be scored (a damaged checkpoint) is named on stderr and in the outputs, the rest are scored, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +84,16 @@ def main() -> None:
         parser.error(f"no finished run of {'those variants' if args.rows else 'any variant'} in "
                      f"{', '.join(map(str, args.runs))}")
     runs: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}  # a run that cannot be scored (a damaged checkpoint, say) is reported, not fatal
     for index, (folder, name, run) in enumerate(found, 1):
         print(f"[{index}/{len(found)}] {folder.name}: {name}", flush=True)
-        runs[f"{folder.name}: {name}"] = run_gap(run, table, folder / "cache")
+        try:
+            runs[f"{folder.name}: {name}"] = run_gap(run, table, folder / "cache")
+        except (ValueError, OSError, RuntimeError) as err:
+            failed[f"{folder.name}: {name}"] = f"{run.root}: {err}"
+            print(f"  not scored: {run.root}: {err}", file=sys.stderr, flush=True)
+    if not runs:
+        sys.exit(f"no run could be scored ({len(failed)} failed, listed above)")
     summary = summarise(runs)
     lines = [f"# Validation parts against test folds on {args.data}: the same last models scored on both", "",
              "Each run's last checkpoint of every split (the model the presets keep), scored on its validation part "
@@ -98,6 +107,8 @@ def main() -> None:
     lines += [f"| {name} | {r['validation_part']} | {100 * r['validation']:.1f} | {100 * r['test']:.1f} | "
               f"{100 * r['gap']:+.1f} | {r['log_loss']['validation']:.3f} / {r['log_loss']['test']:.3f} |"
               for name, r in runs.items()]
+    if failed:
+        lines += ["", f"Not scored ({len(failed)}):", *(f"- {name}: {why}" for name, why in failed.items())]
     lines += ["", f"machine: {platform.platform()}, torch {torch.__version__}", "",
               "![validation_gap.png](validation_gap.png)"]
     text = "\n".join(lines) + "\n"
@@ -105,11 +116,13 @@ def main() -> None:
     with replacing(out / "validation_gap.md") as tmp:
         tmp.write_text(text)
     with replacing(out / "validation_gap.json") as tmp:
-        tmp.write_text(json.dumps({"data": args.data, "runs": runs, "summary": summary,
+        tmp.write_text(json.dumps({"data": args.data, "runs": runs, "summary": summary, "not_scored": failed,
                                    "machine": platform.platform()}, indent=2))
     validation_against_test(out / "validation_gap.png", {name: (r["validation"], r["test"], r["validation_part"])
                                                          for name, r in runs.items()})
     print(f"wrote {out / 'validation_gap.md'}")
+    if failed:
+        sys.exit(1)  # the work finished, but some runs could not be scored (the project's exit status 1)
 
 
 if __name__ == "__main__":

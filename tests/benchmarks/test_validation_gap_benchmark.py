@@ -14,6 +14,7 @@ from stasc.extraction import feature_caches
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 VARIANT = "temporal mean + frequency warp 0.15"
+OTHER = "temporal mean instead of STAP"
 
 
 def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -37,6 +38,9 @@ def test_a_tuning_runs_last_models_are_scored_on_both_parts(tmp_path: Path) -> N
     tuned = run("tuning.py", "--epochs", "1", "--clips-per-class", "2", "--variants", VARIANT, "--out",
                 str(tmp_path / "tuning"))
     assert tuned.returncode == 0, tuned.stderr[-3000:]
+    tuned = run("tuning.py", "--epochs", "1", "--clips-per-class", "2", "--variants", OTHER, "--out",
+                str(tmp_path / "other"))
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
     done = run("validation_gap.py", "--runs", str(tmp_path / "tuning"), "--out", str(tmp_path / "gap"))
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "gap" / "validation_gap.json").read_text())
@@ -58,6 +62,15 @@ def test_a_tuning_runs_last_models_are_scored_on_both_parts(tmp_path: Path) -> N
     again = run("validation_gap.py", "--runs", str(tmp_path / "tuning"), "--out", str(tmp_path / "again"))
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "again" / "validation_gap.json").read_text())["runs"] == result["runs"]
+
+    # a damaged checkpoint in one run: named, the other run still scored, exit status 1
+    damaged = next((tmp_path / "other").glob("*/fold-2/checkpoints/last.ckpt"))
+    damaged.write_bytes(b"not a checkpoint")
+    both = run("validation_gap.py", "--runs", str(tmp_path / "tuning"), str(tmp_path / "other"),
+               "--out", str(tmp_path / "both"))
+    assert both.returncode == 1 and str(damaged.parents[2]) in both.stderr, both.stderr[-3000:]
+    written = json.loads((tmp_path / "both" / "validation_gap.json").read_text())
+    assert list(written["runs"]) == [f"tuning: {VARIANT}"] and list(written["not_scored"]) == [f"other: {OTHER}"]
 
     unknown = run("validation_gap.py", "--runs", str(tmp_path / "tuning"), "--rows", "no such variant")
     assert unknown.returncode == 2 and "'no such variant' is not a fsdd variant" in unknown.stderr
