@@ -19,8 +19,9 @@ import shutil
 from pathlib import Path
 
 import soundfile as sf
-import soxr
 from tqdm import tqdm
+
+from stasc.audio import resample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +38,8 @@ def main() -> None:
     (args.out / "audio").mkdir(parents=True, exist_ok=True)
     total = 0
     for name in tqdm(files, unit="clip"):
-        samples, rate = sf.read(args.source / name, dtype="float32")
-        resampled = samples if rate == args.rate else soxr.resample(samples, rate, args.rate, quality="HQ")
+        samples, rate = sf.read(args.source / name, dtype="float32", always_2d=True)
+        resampled = resample(samples.T, rate, args.rate).T  # stasc's soxr resampler: a no-op at equal rates
         target = args.out / name
         sf.write(target, resampled, args.rate, format="OGG", subtype="VORBIS", compression_level=args.compression)
         total += target.stat().st_size
