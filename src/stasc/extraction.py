@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from stasc.audio import AudioError, MonoViews, load_views
 from stasc.config import ExperimentConfig
 from stasc.data import ClipTable, DatasetError
-from stasc.features.cache import PART_BYTES, FeatureCache, source_stamp
+from stasc.features.cache import PART_BYTES, FeatureCache, claim_name, source_stamp
 from stasc.features.registry import FeatureSettings, build_transform
 from stasc.progress import bar as progress_bar
 
@@ -82,16 +82,21 @@ class _DecodedClips(Dataset[tuple[int, "torch.Tensor | str"]]):
 
     def __getitem__(self, item: int) -> tuple[int, torch.Tensor | str]:
         index = self.indices[item]
-        name = self.table.files[index]
-        if not self.claims.take(name):
+        name, path = self.table.files[index], self.table.path(index)
+        try:
+            claim = claim_name(name, source_stamp(path))
+        except OSError:
+            claim = name  # a missing or unreadable file: load_views says why below
+        if not self.claims.take(claim):
             return index, CLAIMED
         # claimed, but perhaps committed by another process since this one listed what was missing
-        if self.cache.is_current(name, self.table.path(index), refresh=True):
-            self.claims.release([name])
+        if self.cache.is_current(name, path, refresh=True):
+            self.claims.release([claim])
             return index, COMMITTED
         try:
-            return index, load_views(self.table.path(index), self.sample_rate, mono_views=self.mono_views)
+            return index, load_views(path, self.sample_rate, mono_views=self.mono_views)
         except AudioError as err:
+            self.claims.release([claim])  # nothing to commit: another run may try it again at once
             return index, err.problem
 
 
@@ -178,9 +183,9 @@ def extract(
                     bar.update(len(indices))
             writer.flush()
             # what other processes were computing: done once their parts are committed, else wait (or take over)
-            committed = cache.entries(refresh=True)
-            bar.update(sum(table.files[i] in committed for i in waiting))
-            pending = [i for i in waiting if table.files[i] not in committed]
+            cache.entries(refresh=True)
+            pending = [i for i in waiting if not cache.is_current(table.files[i], table.path(i))]
+            bar.update(len(waiting) - len(pending))
             if pending:
                 time.sleep(wait_seconds)
     report.failures_file = cache.write_failures(report.failures, shard=shard)
@@ -214,10 +219,15 @@ def ensure_features(
         if report.failures:
             lines = "\n".join(f"  {table.audio_root / n}: {p}" for n, p in report.failures)
             raise DatasetError(f"{len(report.failures)} clips could not be featurised:\n{lines}")
-    return feature_caches(config, cache_root)
+    return feature_caches(config, cache_root, table)
 
 
-def feature_caches(config: ExperimentConfig, cache_root: Path) -> list[FeatureCache]:
-    """The caches of an experiment's features (opening one reads, never writes)."""
-    return [FeatureCache(cache_root, spec, mono_views=config.input.mono_views, dtype=config.input.cache_dtype)
-            for spec in config.input.features]
+def feature_caches(config: ExperimentConfig, cache_root: Path, table: ClipTable) -> list[FeatureCache]:
+    """The caches of an experiment's features, each pinned to ``table``'s clips as their files are now
+    (opening one reads, never writes; a clip not cached from its current file is an error that names it)."""
+    sources = {name: table.path(index) for index, name in enumerate(table.files)}
+    caches = [FeatureCache(cache_root, spec, mono_views=config.input.mono_views, dtype=config.input.cache_dtype)
+              for spec in config.input.features]
+    for cache in caches:
+        cache.pin(sources)
+    return caches

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stasc.config import load_experiment
-from stasc.extraction import feature_caches
+from stasc.features.cache import FeatureCache
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 VARIANT = "temporal mean + frequency warp 0.15"
@@ -52,10 +52,12 @@ def test_a_tuning_runs_last_models_are_scored_on_both_parts(tmp_path: Path) -> N
     assert result["summary"]["groups"]["runs"] == 1
     assert (tmp_path / "gap" / "validation_gap.png").stat().st_size > 0 and "| groups | 1 |" in done.stdout
 
-    # another copy of the data under the same names, sharing the cache, overwrote every clip's features: the
-    # benchmark must score the runs' own clips again, not what the other copy left there
+    # another copy of the data under the same names, sharing the cache, wrote every clip's features after these: the
+    # benchmark must score the runs' own clips, not what the other copy left there
     config = load_experiment(next((tmp_path / "tuning").glob("*/config.yaml")))
-    for cache in feature_caches(config, tmp_path / "tuning" / "cache"):
+    for spec in config.input.features:
+        cache = FeatureCache(tmp_path / "tuning" / "cache", spec, mono_views=config.input.mono_views,
+                             dtype=config.input.cache_dtype)
         with cache.writer() as writer:
             for name in list(cache.entries()):
                 writer.add(name, np.zeros_like(cache.load(name)), source="1:1")

@@ -223,11 +223,52 @@ def test_ensure_features_stops_on_bad_clips_and_keeps_what_it_computed(
                                      "model": {"in_channels": 2}})
     with pytest.raises(DatasetError, match=r"1 clips could not be featurised:\n  .*not_audio.wav: not a readable"):
         ensure_features(config, table, tmp_path / "cache", progress=False)
-    caches = feature_caches(config, tmp_path / "cache")
-    assert [c.spec for c in caches] == config.input.features
-    assert len(caches[0]) == 2  # the good clips of the first feature are kept
+    with pytest.raises(DatasetError, match=r"1 clips are not in the feature cache .* as their files are now "
+                                           r"\(e\.g\. .*not_audio.wav\)"):
+        feature_caches(config, tmp_path / "cache", table)
+    assert len(FeatureCache(tmp_path / "cache", SPEC)) == 2  # the good clips of the first feature are kept
     report = extract(table, SPEC, tmp_path / "cache", progress=False)
     assert (report.cached_before, report.extracted, len(report.failures)) == (2, 0, 1)
     text = summarize(report)
     assert "3 selected, 2 already cached, 0 extracted" in text and "1 failed" in text
     assert "audio/not_audio.wav: not a readable audio file" in text
+    good = table.subset(range(2))
+    extract(good, SPEC.replaced(n_mfcc=13), tmp_path / "cache", progress=False)
+    caches = feature_caches(config, tmp_path / "cache", good)
+    assert [c.spec for c in caches] == config.input.features and [len(c) for c in caches] == [2, 2]
+
+
+def test_two_copies_of_a_dataset_keep_their_own_features_in_one_cache(
+    scenes: Path, tmp_path: Path, tut_clips: list[Path]
+) -> None:
+    # an original and a re-encoded copy name their clips alike: a reader must get its own copy's features,
+    # and neither copy's run may make the other extract again
+    original = open_dataset(scenes).subset(range(3))
+    copy = tmp_path / "copy"
+    (copy / "audio").mkdir(parents=True)
+    for index, name in enumerate(original.files):
+        (copy / name).write_bytes(tut_clips[(index + 4) % len(tut_clips)].read_bytes())  # other real sound
+    (copy / "meta.csv").write_text("\n".join((scenes / "meta.csv").read_text().splitlines()[:4]) + "\n")
+    other = open_dataset(copy)
+    assert other.files == original.files
+    config = ExperimentConfig.parse({"input": {"features": [SPEC.to_dict()]}})
+    shared = tmp_path / "cache"
+    assert extract(original, SPEC, shared, progress=False).extracted == 3
+    assert extract(other, SPEC, shared, progress=False).extracted == 3
+    assert extract(original, SPEC, shared, progress=False).extracted == 0  # both copies are kept
+    for table, alone in ((original, tmp_path / "alone-original"), (other, tmp_path / "alone-copy")):
+        extract(table, SPEC, alone, progress=False)
+        (pinned,) = ensure_features(config, table, shared, progress=False)
+        for name in table.files:
+            np.testing.assert_array_equal(pinned.load(name), FeatureCache(alone, SPEC).load(name))
+    first = original.files[0]
+    assert not np.array_equal(FeatureCache(tmp_path / "alone-original", SPEC).load(first),
+                              FeatureCache(tmp_path / "alone-copy", SPEC).load(first))
+    # a reader pinned to the original keeps reading it while the copy is extracted again meanwhile
+    (reader,) = feature_caches(config, shared, original)
+    (copy / first).unlink()
+    (copy / first).write_bytes(tut_clips[0].read_bytes())
+    assert extract(other, SPEC, shared, progress=False).extracted == 1
+    reader.entries(refresh=True)
+    np.testing.assert_array_equal(reader.load(first), FeatureCache(tmp_path / "alone-original", SPEC).load(first))
+    assert not list((FeatureCache(shared, SPEC).path / "claims").iterdir())  # every claim released

@@ -9,6 +9,12 @@ Layout of one cache (``root/<feature>-<key>/``)::
                              (failures-I-of-N.csv for shard I of N)
     claims/<hash>            a clip being computed right now, by which process (removed once committed)
 
+Clips are named by their path under the data folder, and each cached copy carries the stamp (size,
+modification time) of the file it came from: a changed file is extracted again, and two copies of one
+dataset in one cache (an original and a re-encoded copy, say) keep their features side by side. A
+reader pins each clip to its source as it is now (:meth:`FeatureCache.pin`), so it never reads the
+features of another copy, however other processes fill the cache meanwhile.
+
 A part counts only once its ``.json`` exists; both files are written under a temporary name and
 renamed, so a run killed at any moment leaves nothing corrupt, and the next run computes only
 what no committed part holds. Shards (``--shard I/N``), and processes that share a cache, write
@@ -28,7 +34,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +42,7 @@ import numpy as np
 
 import stasc
 from stasc.atomic import replacing, write_text
+from stasc.data.table import DatasetError
 from stasc.disk import filled_up, is_no_space
 from stasc.features.registry import FeatureSettings
 
@@ -63,6 +70,12 @@ def source_stamp(path: Path) -> str:
     """Size and modification time of a source file: a changed file gets a new stamp."""
     stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def claim_name(name: str, source: str) -> str:
+    """What a process claims while computing a clip: the clip as extracted from one state of its file
+    (two copies of a dataset, whose clips share names, are computed side by side)."""
+    return f"{name}\n{source}"
 
 
 def cache_key(spec: FeatureSettings, *, mono_views: int, dtype: str) -> dict[str, object]:
@@ -146,6 +159,8 @@ class FeatureCache:
         digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:12]
         self.path = Path(root) / f"{spec.label}-{digest}"
         self._entries: dict[str, Entry] | None = None
+        self._versions: dict[str, dict[str, Entry]] = {}  # clip → source stamp → its newest entry
+        self._pinned: dict[str, str] = {}  # clip → the source stamp this reader reads
         self._parts_read: set[str] = set()
         self._maps: dict[str, np.ndarray] = {}
 
@@ -171,8 +186,9 @@ class FeatureCache:
             write_text(config, text)
 
     def entries(self, *, refresh: bool = False) -> dict[str, Entry]:
-        """Every committed clip: file name → :class:`Entry` (read from the part indexes). ``refresh``
-        reads the parts committed since the last call (by this or another process)."""
+        """Every committed clip: file name → :class:`Entry` (read from the part indexes), the newest
+        extraction of each clip unless :meth:`pin` chose one. ``refresh`` reads the parts committed
+        since the last call (by this or another process)."""
         if self._entries is None or refresh:
             entries = dict(self._entries or {})
             if self.parts_dir.is_dir():
@@ -181,7 +197,10 @@ class FeatureCache:
                 for index_path in sorted(new, key=lambda p: p.stat().st_mtime_ns):
                     part = index_path.stem
                     for name, item in json.loads(index_path.read_text()).items():
-                        entries[name] = Entry(part, int(item["offset"]), tuple(item["shape"]), str(item["source"]))
+                        entry = Entry(part, int(item["offset"]), tuple(item["shape"]), str(item["source"]))
+                        self._versions.setdefault(name, {})[entry.source] = entry
+                        if self._pinned.get(name, entry.source) == entry.source:
+                            entries[name] = entry
                     self._parts_read.add(part)
             self._entries = entries
         return self._entries
@@ -189,8 +208,30 @@ class FeatureCache:
     def is_current(self, name: str, source: Path, *, refresh: bool = False) -> bool:
         """The clip is cached from the source file as it is now (a changed file is redone); ``refresh``
         looks at parts other processes committed meanwhile first."""
-        entry = self.entries(refresh=refresh).get(name)
-        return entry is not None and source.is_file() and source_stamp(source) == entry.source
+        self.entries(refresh=refresh)
+        return source.is_file() and source_stamp(source) in self._versions.get(name, {})
+
+    def pin(self, sources: Mapping[str, Path]) -> None:
+        """Read each named clip as extracted from its source file as it is now (clip name → file).
+
+        Without a pin a reader takes the newest extraction of a name, which may come from another copy
+        of the dataset that shares this cache. A clip not cached from its current file is an error
+        that names it (run ``stasc extract``, or let training extract it).
+        """
+        self.entries(refresh=True)
+        stale = []
+        for name, path in sources.items():
+            stamp = source_stamp(path) if path.is_file() else None
+            entry = self._versions.get(name, {}).get(stamp) if stamp is not None else None
+            if entry is None:
+                stale.append(str(path))
+                continue
+            self._pinned[name] = entry.source
+            self.entries()[name] = entry
+        if stale:
+            raise DatasetError(f"{len(stale)} clips are not in the feature cache {self.path} as their files are now "
+                           f"(e.g. {', '.join(stale[:3])}); run `stasc extract` for them first (a copy of the data "
+                           "whose files have other sizes or modification times counts as other files)")
 
     def __contains__(self, name: str) -> bool:
         return name in self.entries()
@@ -263,7 +304,8 @@ class PartWriter:
         part = uuid.uuid4().hex
         data_path = self.cache.parts_dir / f"{part}.npy"
         tmp = self.cache.parts_dir / f".{part}.npy.tmp"
-        index, names, data = self._index, list(self._index), np.concatenate(self._arrays)
+        index, data = self._index, np.concatenate(self._arrays)
+        names = [claim_name(name, str(item["source"])) for name, item in index.items()]
         self._arrays, self._index, self._offset = [], {}, 0
         try:
             with tmp.open("wb") as handle:

@@ -155,7 +155,7 @@ def fit(
     # unique: under test-fold selection the selection clips are the test clips
     used = table.subset(np.unique(np.concatenate([plan.fit, plan.selection, plan.test])).tolist())
     caches = distributed.once(lambda: _prepare_features(config, used, Path(cache_root), extract_workers, progress),
-                              then=lambda: feature_caches(config, Path(cache_root)))
+                              then=lambda: feature_caches(config, Path(cache_root), used))
     files = {part: [table.files[i] for i in getattr(plan, part)] for part in ("fit", "selection", "test")}
     targets = table.targets
     normalizers = fit_normalizers(caches, files["fit"], max_clips=config.input.normalization_clips,
