@@ -74,36 +74,37 @@ PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-s
 # `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06);
 # `sample` until 2026-12-06 (before it took two members and test-time warps)
 ONE_NETWORK = {"model": {"members": 1, "test_time_warps": [1.0], "dropout": 0.0}, "augment": {"filter_db": 0.0}}
-# `envsound`'s input until 2026-12-07: 64 bands to 11 kHz of the clip resampled to 22.05 kHz (the full band since)
+# `envsound`'s input until 2026-12-07: 64 bands to 11 kHz of the clip resampled to 22.05 kHz, in 64 x 128 patches with
+# frequency masks up to 8 bands (the full band since, with 128 bands since the same day's later switch)
 BAND_22K = {"input": {"features": [{"kind": "logmel", "sample_rate": 22050, "n_fft": 1024, "hop_length": 512,
-                                    "n_mels": 64}]}}
+                                    "n_mels": 64}], "patch_size": [64, 128]},
+            "model": {"input_size": [64, 128]}, "augment": {"freq_max_width": 8}}
 AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0, "freq_warp": 0.0, "time_stretch": 0.0,
                "filter_db": 0.0}
 
 Row = tuple[str, dict[str, Any]]
 
 
-def full_band(n_mels: int = 64) -> dict[str, Any]:
-    """`envsound` on the whole band of ESC's 44.1 kHz recordings (to 22 kHz instead of 11): hop 1024 at 44.1 kHz is
-    the frame grid of hop 512 at 22.05 kHz, so the patches and the compute stay the same at 64 bands."""
+def full_band(n_mels: int = 64, *, freq_max_width: int = 8) -> dict[str, Any]:
+    """`envsound` on the whole band of ESC's 44.1 kHz recordings (to 22 kHz instead of 11) in ``n_mels`` x 128 patches,
+    frequency masks up to ``freq_max_width`` bands: hop 1024 at 44.1 kHz is the frame grid of hop 512 at 22.05 kHz, so
+    the patches and the compute stay the same at 64 bands. Every setting is pinned, so a row keeps its recipe whatever
+    the preset takes later."""
     return {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 1024,
-                                    "n_mels": n_mels}]}}
+                                    "n_mels": n_mels}], "patch_size": [n_mels, 128]},
+            "model": {"input_size": [n_mels, 128]}, "augment": {"freq_max_width": freq_max_width}}
 
 
 def esc10_rows() -> dict[str, Row]:
     rows: dict[str, Row] = {f"{name} (paper preset, 1/8 width)": (name, PAPER_CPU) for name in PAPER_PRESETS}
     rows.update({
         # the preset and two more training seeds of it on the same folds: the members of a soft vote of seeds
-        # (what `stasc cv --seeds 3` then `stasc ensemble` make). The preset on the full band since 2026-12-07, chosen
-        # by the whole-fold validation instrument (tuning.py --validation-part fold, rule fixed before): these rows ran
-        # as "envsound on the full band (44.1 kHz, 64 bands to 22 kHz)" (committed before they ran), the same config
+        # (what `stasc cv --seeds 3` then `stasc ensemble` make). The preset with 128 bands since 2026-12-07, chosen by
+        # the whole-fold validation instrument (tuning.py --validation-part fold, 89.5 against 89.1 % over three seeds,
+        # rule fixed before): these rows ran as "envsound with 128 bands" (committed before they ran, the same config)
         **seed_rows("envsound (stasc)", ("envsound", {})),
-        # the preset with 128 bands (128 x 128 patches, masks to 16 bands): chosen by the whole-fold instrument on
-        # 2026-12-07 (tuning.py, 89.5 against 89.1 % over three seeds, rule fixed before); these rows are committed
-        # before they run and decide nothing: they report the choice on the test folds
-        **seed_rows("envsound with 128 bands", ("envsound", merge(full_band(128), {
-            "input": {"patch_size": [128, 128]}, "model": {"input_size": [128, 128]},
-            "augment": {"freq_max_width": 16}}))),
+        # the preset from 2026-12-07 until that switch (64 bands to 22 kHz): these rows ran as "envsound (stasc)"
+        **seed_rows("envsound with 64 bands (full band)", ("envsound", full_band(64))),
         # the preset from 2026-12-06 to 2026-12-07 (2 members, equaliser, dropout 0.3, 64 bands to 11 kHz), its seeds
         **seed_rows("envsound on 22.05 kHz (64 bands to 11 kHz)", ("envsound", BAND_22K)),
         # envsound as one network (model.members: 1), the preset until 2026-12-04, and its seeds
@@ -112,7 +113,7 @@ def esc10_rows() -> dict[str, Row]:
         # against 90.0), measured on the test folds after that, alone and in a vote with it
         "envsound, one network, mean + max pooling": (
             "envsound", merge(merge(ONE_NETWORK, BAND_22K), {"model": {"pooling": "meanmax"}})),
-        "envsound, one network at 44.1 kHz (64 bands to 22 kHz)": ("envsound", merge(ONE_NETWORK, full_band())),
+        "envsound, one network at 44.1 kHz (64 bands to 22 kHz)": ("envsound", merge(ONE_NETWORK, full_band(64))),
         "envsound, STAP instead of temporal mean": ("envsound", {"model": {"pooling": {"kind": "stap", "norm": True}}}),
         "envsound, no mixup": ("envsound", {"mixup": {"enabled": False}}),
         "envsound, no time shift": ("envsound", {"augment": {"time_shift": 0}}),

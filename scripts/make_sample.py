@@ -4,12 +4,12 @@
 
 All 400 clips, kept at their 44.1 kHz (``envsound`` hears the full band to 22 kHz since 2026-12-07;
 ``--rate`` resamples with soxr) and re-encoded as Ogg Vorbis at libsndfile's compression level 0.8
-(15.5 MB instead of 41 MB). On every 4th clip, the 64 log-mel bands of ``envsound`` differ from the
-original's by 0.11–0.13 in natural-log power on average up to band 55 and by 0.33 in the top 8 (Vorbis
-cuts near 16 kHz at this level); the 22.05 kHz copy of 2026-12-02 lost the top 16 bands (1.3–1.8). So
-the package carries real environmental sound. ``labels.csv`` (official folds, source-recording groups)
-and the CC BY 3.0 attribution (``LICENSE``) are copied unchanged. ``benchmarks/accuracy.py --data
-esc10-bundled`` measures the accuracy on this copy beside the original.
+(15.5 MB instead of 41 MB). On every 4th clip, the 64 log-mel bands of ``envsound`` (its bands that
+day) differ from the original's by 0.11–0.13 in natural-log power on average up to band 55 and by 0.33
+in the top 8 (Vorbis cuts near 16 kHz at this level); the 22.05 kHz copy of 2026-12-02 lost the top 16
+bands (1.3–1.8). So the package carries real environmental sound. ``labels.csv`` (official folds,
+source-recording groups) and the CC BY 3.0 attribution (``LICENSE``) are copied unchanged.
+``benchmarks/accuracy.py --data esc10-bundled`` measures the accuracy on this copy beside the original.
 """
 
 from __future__ import annotations

@@ -83,6 +83,12 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert rates == ([22050, 44100] if "stacked" in name else [44100] if "44.1 kHz" in name else [22050]), name
             assert config.model.in_channels == len(rates), name
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
+            bands = 128 if "128 bands" in name else 64
+            assert [spec.n_mels for spec in config.input.features] == [bands] * len(rates), name
+            assert config.input.patch_size[0] == config.model.input_size[0] == bands, name
+            # masks cover the same share of the spectrum in the adopted 128-band recipe (16 of 128, as 8 of 64)
+            wide = "masks twice as wide" in name or ("128 bands" in name and "dropout" in name)
+            assert config.augment.freq_max_width == (16 if wide else 8), name
             equaliser = re.search(r"equaliser ±(\d+) dB", name)
             assert config.augment.filter_db == (float(equaliser[1]) if equaliser else 0.0), name
             dropout = re.search(r"dropout (0\.\d+)", name)
@@ -104,7 +110,7 @@ TUNED_PRESETS = [("fsdd", "sample", "warp 0.15, 1/2 width, bf16, 2 members avera
                   {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}),
                  ("esc10", "envsound",
                   "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
-                  "44.1 kHz (64 bands to 22 kHz)", {})]
+                  "44.1 kHz, 128 bands", {})]
 
 
 @pytest.mark.parametrize(("data", "preset", "chosen", "rescored"), TUNED_PRESETS)
