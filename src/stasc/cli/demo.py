@@ -25,8 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"2–5 (for the preset's fixed 40 epochs; the test fold chooses nothing) and scores official fold {DEMO_FOLD} "
         "once, then prints "
         "that score beside the published results on ESC-10 and writes the report (accuracy, per-class accuracy, "
-        "confusion matrix, learning curves). About 3 minutes on 2 CPU cores that compute bfloat16 natively (AMX or "
-        "AVX512-BF16), about twice that without; all five folds are "
+        "confusion matrix, learning curves). About 5 minutes on 2 CPU cores that compute bfloat16 natively (AMX or "
+        "AVX512-BF16), 8.5 in float32 on the same cores, about 15 on 2 cores with AVX2 only (measured 2026-12-07); "
+        "all five folds are "
         "`stasc cv --data SAMPLE/labels.csv --preset envsound`. Run it again after an interruption: it resumes. "
         f"Sample: {sample_dir()}.",
         epilog="examples:\n  stasc demo --out stasc-demo\n"
