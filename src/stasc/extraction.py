@@ -210,6 +210,14 @@ def summarize(report: ExtractReport) -> str:
 def ensure_features(
     config: ExperimentConfig, table: ClipTable, cache_root: Path, *, workers: int | None = None, progress: bool = True
 ) -> list[FeatureCache]:
+    """:func:`extract_missing`, then the caches pinned to ``table``'s clips (:func:`feature_caches`)."""
+    extract_missing(config, table, cache_root, workers=workers, progress=progress)
+    return feature_caches(config, cache_root, table)
+
+
+def extract_missing(
+    config: ExperimentConfig, table: ClipTable, cache_root: Path, *, workers: int | None = None, progress: bool = True
+) -> None:
     """Extract whatever the cache lacks for ``table`` (on the GPU when the run trains on one); a clip that
     fails stops the run with all failures listed."""
     on_cuda = torch.cuda.is_available() and config.train.accelerator in ("auto", "gpu", "cuda")
@@ -219,7 +227,6 @@ def ensure_features(
         if report.failures:
             lines = "\n".join(f"  {table.audio_root / n}: {p}" for n, p in report.failures)
             raise DatasetError(f"{len(report.failures)} clips could not be featurised:\n{lines}")
-    return feature_caches(config, cache_root, table)
 
 
 def feature_caches(config: ExperimentConfig, cache_root: Path, table: ClipTable) -> list[FeatureCache]:

@@ -221,8 +221,10 @@ class FeatureCache:
         self.entries(refresh=True)
         stale = []
         for name, path in sources.items():
-            stamp = source_stamp(path) if path.is_file() else None
-            entry = self._versions.get(name, {}).get(stamp) if stamp is not None else None
+            try:
+                entry = self._versions.get(name, {}).get(source_stamp(path))
+            except OSError:  # gone or unreadable: not cached as it is now
+                entry = None
             if entry is None:
                 stale.append(str(path))
                 continue

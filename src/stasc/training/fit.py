@@ -31,7 +31,7 @@ from stasc.config import ExperimentConfig
 from stasc.data import ClipTable, DatasetError, require_readable, validation_fold, validation_split
 from stasc.evaluation.predictions import Predictions, write_predictions
 from stasc.evaluation.protocol import FoldSource, protocol
-from stasc.extraction import ensure_features, feature_caches
+from stasc.extraction import extract_missing, feature_caches
 from stasc.features.frontend import FrontEnd
 from stasc.runs import SplitDir
 from stasc.training import distributed
@@ -246,4 +246,4 @@ def _prepare_features(
     config: ExperimentConfig, table: ClipTable, cache_root: Path, workers: int | None, progress: bool
 ) -> None:
     require_readable(table)
-    ensure_features(config, table, cache_root, workers=workers, progress=progress)
+    extract_missing(config, table, cache_root, workers=workers, progress=progress)  # pinned once, after
