@@ -340,3 +340,26 @@ def test_a_selection_window_chooses_by_the_mean_of_the_last_epochs(tmp_path: Pat
     assert result["selection_score"] == pytest.approx(min(windows), rel=1e-5)
     assert result["selected_epoch"] == int(np.argmin(windows))  # the last epoch of the best window
     assert result["protocol"]["selection_window"] == 3 and "mean of 3 epochs" in result["protocol"]["description"]
+
+
+def test_training_reads_its_own_clips_when_another_copy_of_the_data_filled_the_cache_since(tmp_path: Path) -> None:
+    # two copies of a dataset share one cache under the same clip names (README, the feature cache): features
+    # another copy committed later, here zeros under another source stamp, must not reach this run's training
+    from stasc.extraction import feature_caches
+
+    data = esc_subset(tmp_path, 1, folds="12")
+    base = ["--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"), "--no-progress",
+            "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625", "--set", "model.members=1",
+            "--set", "train.precision=32-true", "--fold", "1"]
+    assert main(["train", *base, "--out", str(tmp_path / "alone")]) == 0
+    config = load_experiment(RunDir(tmp_path / "alone").config)
+    for cache in feature_caches(config, tmp_path / "cache", read_csv(data)):
+        with cache.writer() as writer:
+            for name in list(cache.entries()):
+                writer.add(name, np.zeros_like(cache.load(name)), source="1:1")  # the other copy, newer
+    assert main(["train", *base, "--out", str(tmp_path / "shared")]) == 0
+    alone, shared = (list(csv.reader(RunDir(tmp_path / run).split("fold-1").predictions.open()))
+                     for run in ("alone", "shared"))
+    assert shared[0] == alone[0] and len(shared) == len(alone) > 1
+    np.testing.assert_allclose(np.array([r[3:] for r in shared[1:]], dtype=float),
+                               np.array([r[3:] for r in alone[1:]], dtype=float), rtol=1e-4, atol=1e-6)
