@@ -55,10 +55,13 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 # All one network (the preset averages two since 2026-12-06), scored without test-time warps (the preset's since
 # 2026-12-06, chosen by re-scoring these runs: benchmarks/warps.py)
 ONE_PLAIN = {"members": 1, "test_time_warps": [1.0]}
+# No random equaliser unless the name says so (the preset has one since 2026-12-07).
 BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25, **ONE_PLAIN},
-          "augment": {"freq_warp": 0.0}}
-MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN}, "augment": {"freq_warp": 0.0}}
-WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN}, "augment": {"freq_warp": 0.15}}
+          "augment": {"freq_warp": 0.0, "filter_db": 0.0}}
+MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
+        "augment": {"freq_warp": 0.0, "filter_db": 0.0}}
+WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
+        "augment": {"freq_warp": 0.15, "filter_db": 0.0}}
 # HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
 HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
@@ -123,9 +126,10 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # 2026-12-06, training twice as fast: two members over three seeds (adopt if the three-seed mean is higher)
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged",
                     ("sample", merge(HALF_BF16, {"model": {"members": 2}}))),
-        # 2026-12-07: the random equaliser `envsound` took (FilterAugment, ±6 dB at 4 frequencies), for voices heard
-        # through another microphone or room (speaker nicolas' fold stays 6-8 points under the others). The rule, fixed
-        # before the runs: adopt if the three-seed mean is above the two members' 85.54 % (85.07, 86.23, 85.33)
+        # 2026-12-07: the random equaliser `envsound` took (FilterAugment, ±6 dB at 4 frequencies). Under `sample`'s
+        # per-clip mean normalisation it is a regulariser (random per-row offsets), not microphone robustness. The
+        # rule, fixed before the runs: adopt if the three-seed mean is above the two members' 85.54 % (85.07, 86.23,
+        # 85.33). Result: 87.1 % (87.9, 86.9, 86.6), every seed up: adopted
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB",
                     ("sample", merge(HALF_BF16, {"model": {"members": 2},
                                                  "augment": {"filter_db": 6.0, "filter_points": 4}}))),

@@ -8,7 +8,6 @@ Presets live in ``stasc/presets/*.yaml``; a YAML with a duplicate key or nothing
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -98,7 +97,8 @@ class AugmentConfig(Section):
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
 
     Gain and equaliser act on the normalised patch; under ``input.clip_norm: mean``, which removes a real gain or
-    static filter from every clip, they are only random per-row offsets (the config warns).
+    static filter from every clip, they are only random per-row offsets, a regulariser (training says so:
+    :meth:`ExperimentConfig.offsets_only`).
     """
 
     time_shift: NonNegativeInt = 0
@@ -215,20 +215,19 @@ class ExperimentConfig(Section):
                              "coefficients (use logmel or cqt features, or test_time_warps [1.0])")
         return self
 
-    @model_validator(mode="after")
-    def _gain_under_clip_normalisation(self) -> ExperimentConfig:
-        # the clip's own row means are subtracted before the augmentation runs: a real gain or static filter would
-        # vanish there, so these draws are offsets the model never meets in evaluation (measured as a regulariser on
-        # FSDD, 2026-12-02, so allowed; said, so nobody takes them for microphone robustness)
+    def offsets_only(self) -> str | None:
+        """What the level and equaliser draws are where the clip normalisation has already removed a real gain or
+        static filter from every clip (``input.clip_norm: mean``): random per-row offsets that evaluation never
+        meets, a regulariser and not robustness to level or microphone. ``None`` where they are what they say.
+        Training logs it once per split; a preset may take them on purpose (``sample`` takes the equaliser)."""
         augment = self.augment
         shifted = [f"augment.{name}" for name, on in (("gain_db", augment.gain_db > 0),
                                                        ("filter_db", augment.filter_db > 0)) if on]
-        if self.input.clip_norm == "mean" and shifted:
-            warnings.warn(f"{' and '.join(shifted)} with input.clip_norm 'mean': the clip normalisation removes any "
-                          "real gain or static equalisation, so these only add random per-row offsets that evaluation "
-                          "never sees (a regulariser, not robustness to level or microphone)", UserWarning,
-                          stacklevel=2)
-        return self
+        if self.input.clip_norm != "mean" or not shifted:
+            return None
+        return (f"{' and '.join(shifted)} with input.clip_norm 'mean': the clip normalisation removes any real gain "
+                "or static equalisation, so these only add random per-row offsets that evaluation never sees "
+                "(a regulariser, not robustness to level or microphone)")
 
     def settings(self) -> dict[str, Any]:
         """Everything but the labels (name, description): what makes two runs the same run."""

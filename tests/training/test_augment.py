@@ -1,6 +1,8 @@
 """Augmentation of training patches (time shift, gain, equaliser, frequency warp, time stretch, frequency/time
 masks): what each does, how much, reproducibly from the seed, and only in training steps."""
 
+import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -282,12 +284,25 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
     assert "freq_warp stretches frequency rows; mfcc rows are cepstral coefficients" in capsys.readouterr().err
 
 
-def test_gain_and_equaliser_under_clip_mean_normalisation_are_said_to_be_offsets_only() -> None:
+def test_gain_and_equaliser_under_clip_mean_normalisation_are_said_to_be_offsets_only(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # the clip's row means go before the augmentation: a real gain or filter would vanish, so say what the draws are
-    with pytest.warns(UserWarning, match=r"augment.gain_db and augment.filter_db with input.clip_norm 'mean'.*"
-                                         r"random per-row offsets"):
-        load_experiment("sample", {"augment": {"gain_db": 6, "filter_db": 6}})
+    # where they act (training), not on every command that reads the config
+    from helpers import FSDD, TINY, fsdd_subset
+    from stasc.cli import main
+
+    both = load_experiment("sample", {"augment": {"gain_db": 6, "filter_db": 6}})
+    assert both.offsets_only() is not None
+    assert re.match(r"augment.gain_db and augment.filter_db with input.clip_norm 'mean'.*random per-row offsets",
+                    both.offsets_only() or "")
+    assert load_experiment("envsound", {}).offsets_only() is None  # no clip normalisation: a gain is a gain
+    assert load_experiment("sample", {"augment": {"filter_db": 0}}).offsets_only() is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_experiment("envsound", {})  # no clip normalisation: a gain is a gain
-        load_experiment("sample", {})  # clip normalisation, no gain
+        load_experiment("sample", {})  # the preset takes the equaliser as a regulariser on purpose: no warning
+    data = fsdd_subset(tmp_path, 1)
+    with caplog.at_level(logging.INFO, logger="stasc"):
+        assert main(["train", "--preset", "sample", "--data", str(data), "--audio-root", str(FSDD / "recordings"),
+                     "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5", "--no-progress", *TINY,
+                     "--out", str(tmp_path / "run")]) == 0
+    assert "augment.filter_db with input.clip_norm 'mean'" in caplog.text

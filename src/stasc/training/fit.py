@@ -163,6 +163,8 @@ def fit(
     front_end = FrontEnd(config.input, normalizers)
     sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end)
             for part in files if files[part]}
+    if (offsets := config.offsets_only()) is not None:
+        log.info("%s", offsets)
     short = sum(s.short_clips for s in sets.values())
     if short:
         log.warning("%d of %d clips are shorter than one patch (%d frames): zero-padded to it", short,
