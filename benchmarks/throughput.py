@@ -31,6 +31,7 @@ from stasc.atomic import replacing
 from stasc.config import load_experiment
 from stasc.models import ModelConfig, build_model, count_macs
 from stasc.training.precision import cpu_has_native_bf16
+from stasc.training.speed import steps_per_second, training_patches_per_second
 
 TAU_PATCHES_PER_EPOCH = 14400 * 33
 
@@ -54,37 +55,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def rate(step, batch: int, seconds: float, device: torch.device) -> float:  # type: ignore[no-untyped-def]
-    step()  # warm-up (allocations, cudnn autotune)
-    _sync(device)
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or count < 2:
-        step()
-        count += 1
-    _sync(device)
-    return batch * count / (time.perf_counter() - start)
-
-
 def measure(name: str, config: ModelConfig, precision: str, args: argparse.Namespace,
             device: torch.device) -> dict[str, Any]:
-    model = build_model(config).to(device)
     macs = count_macs(config)
+    train_rate = training_patches_per_second(config, precision, batch=args.train_batch, seconds=args.seconds,
+                                             device=device)
+    model = build_model(config).to(device).to(memory_format=torch.channels_last)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
-    model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=5e-4)
     shape = (config.in_channels, *config.input_size)
-    x = torch.randn(args.train_batch, *shape, device=device).to(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (args.train_batch,), device=device)
-
-    def train_step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        with autocast:
-            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
-        loss.backward()
-        optimizer.step()
-
-    model.train()
-    train_rate = rate(train_step, args.train_batch, args.seconds, device)
     xi = torch.randn(args.infer_batch, *shape, device=device).to(memory_format=torch.channels_last)
     model.eval()
 
@@ -92,7 +70,7 @@ def measure(name: str, config: ModelConfig, precision: str, args: argparse.Names
         with torch.inference_mode(), autocast:
             model(xi)
 
-    infer_rate = rate(infer_step, args.infer_batch, args.seconds, device)
+    infer_rate = args.infer_batch * steps_per_second(infer_step, seconds=args.seconds, device=device)
     return {
         "model": name,
         "precision": precision,
