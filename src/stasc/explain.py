@@ -61,8 +61,13 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
         normalized = front.normalized(front.spectrograms(views))  # per feature: 1, V', R, T
         patches = front.patches(normalized)[0]  # V'·P, C, H, W
         out = predictor.model(patches, return_attention=True)  # the maps of the patches as they are (no warp)
+
+        def network(x: torch.Tensor) -> torch.Tensor:
+            # the unwarped patches (warp 1 hands them over as they are) were just run: reuse their logits
+            return out.logits if x is patches else predictor.model(x)
+
         # as window_probabilities: over the model's test-time warps
-        mean_probabilities = class_probabilities(predictor.model, patches, config.model.test_time_warps).mean(0)
+        mean_probabilities = class_probabilities(network, patches, config.model.test_time_warps).mean(0)
     assert out.a_tem is not None and out.a_spa is not None  # the head said it has attention
     probabilities = mean_probabilities.double().cpu().numpy()
     shown = normalized[0][0]  # V', R, T of the first feature

@@ -171,7 +171,12 @@ def test_a_run_folder_averages_its_fold_models(trained_sample_run: Path) -> None
 
 def test_explain_shapes_and_distributions(trained_sample_run: Path, tmp_path: Path, long_recording: Path) -> None:
     predictor = Predictor.from_checkpoint(RunDir(trained_sample_run).split("fold-0").best)
+    passes: list[int] = []
+    hook = predictor.model.register_forward_hook(lambda *_: passes.append(1))
     explanation = explain_file(predictor, long_recording)
+    hook.remove()
+    # one network pass a test-time warp: the unwarped pass that gives the maps also gives its probabilities
+    assert len(predictor.config.model.test_time_warps) == 3 and len(passes) == 3
     assert explanation.view == "mid"
     rows, frames = explanation.spectrogram.shape
     assert rows == predictor.config.input.features[0].n_rows and frames == 1 + 10 * 8000 // 64
