@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stasc.cli import demo
 from stasc.config import load_experiment
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "accuracy.py"
@@ -78,3 +79,11 @@ def test_rows_that_differ_only_at_the_end_of_a_long_name_get_their_own_folders(m
     folders = [accuracy.slug(name) for name in accuracy.seeds_of(long)]
     assert len(set(folders)) == 3 and all(len(f) <= 80 for f in folders)
     assert accuracy.slug("dcase2019-baseline") == "dcase2019-baseline"  # short names keep their folders (resume)
+
+
+def test_the_demos_recipe_for_slow_machines_is_the_benchmarks_64_band_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the demo quotes that row's test-fold figures for it: the two must stay one recipe
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    accuracy = importlib.import_module("accuracy")
+    preset, changes = accuracy.esc10_rows()["envsound with 64 bands (full band)"]
+    assert load_experiment(preset, changes).settings() == load_experiment(preset, demo.FEWER_BANDS).settings()

@@ -3,7 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from stasc.cli import build_parser, main
+from stasc.cli import build_parser, demo, main
+from stasc.config import load_experiment
+from stasc.runs import RunDir
+from stasc.sample import sample_table
+from stasc.training.cross_validation import _differences, for_dataset, write_run_config
 
 
 def test_folds_command_on_real_tau_metadata(tmp_path: Path, tau_meta_dir: Path,
@@ -54,6 +58,29 @@ def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[st
     for name, sub in commands.items():
         text = sub.format_help()
         assert "example" in text, f"stasc {name} --help shows no example"
+
+
+def test_demo_trains_64_bands_where_this_machine_would_take_longer_than_its_budget(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    table = sample_table()
+    tiny = {"train": {"max_epochs": 2}, "model": {"width_multiplier": 0.0625}}
+    preset = load_experiment("envsound", tiny)
+    # measured here (a real probe of the tiny network), and no machine trains the demo in a millionth of a minute
+    fewer, name = demo.demo_recipe(table, tiny, tmp_path / "run", fold=1, budget_minutes=1e-6)
+    assert name == "envsound with 64 bands" and fewer.name == "envsound-64-bands"  # its report names it too
+    assert "over the demo's budget of 1e-06; training envsound with 64 bands instead" in capsys.readouterr().out
+    assert fewer.input.features[0].n_mels == 64 and fewer.augment.freq_max_width == 8
+    assert sorted(_differences(preset.settings(), fewer.settings())) == [
+        "augment.freq_max_width", "input.features", "input.patch_size", "model.input_size"]  # the --set values hold
+    # a budget the machine meets keeps the preset; 0 keeps it without measuring
+    assert demo.demo_recipe(table, tiny, tmp_path / "other", fold=1, budget_minutes=1e6) == (preset, "envsound")
+    assert "within the demo's budget of 1e+06" in capsys.readouterr().out
+    monkeypatch.setattr(demo, "projected_minutes", lambda *_: pytest.fail("measured although told not to"))
+    assert demo.demo_recipe(table, tiny, tmp_path / "other", fold=1, budget_minutes=0) == (preset, "envsound")
+    # a run started with 64 bands resumes with them, whatever the budget says now
+    write_run_config(for_dataset(fewer, table), RunDir(tmp_path / "run"))
+    assert demo.demo_recipe(table, tiny, tmp_path / "run", fold=1, budget_minutes=1e6) == (fewer, name)
+    assert "resuming the run in" in capsys.readouterr().out
 
 
 @pytest.mark.slow
