@@ -133,6 +133,15 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB",
                     ("sample", merge(HALF_BF16, {"model": {"members": 2},
                                                  "augment": {"filter_db": 6.0, "filter_points": 4}}))),
+        # 2026-12-07: the mel bands from 60 Hz instead of 0. Speaker nicolas (the test fold that keeps `sample`'s
+        # spread over 4) records with a DC offset (mean sample 0.007 against 0.000 for the other four) that fills the
+        # lowest band, which reaches 0 Hz; 60 Hz is under any voice's fundamental. The rule, fixed before the runs:
+        # adopt if the three-seed mean is above the preset's 87.10 % (87.87, 86.87, 86.57)
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz",
+                    ("sample", merge(HALF_BF16, {
+                        "model": {"members": 2}, "augment": {"filter_db": 6.0, "filter_points": 4},
+                        "input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
+                                                "n_mels": 40, "fmin": 60.0}]}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
