@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from accuracy import BAND_22K, DATA, first_clips, full_band, seed_rows, slug
+from accuracy import BAND_22K, DATA, SAMPLE_MEL_FROM_0, first_clips, full_band, seed_rows, slug
 from stasc.atomic import replacing
 from stasc.config import load_experiment, merge
 from stasc.data import ClipTable, read_csv
@@ -55,13 +55,14 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 # All one network (the preset averages two since 2026-12-06), scored without test-time warps (the preset's since
 # 2026-12-06, chosen by re-scoring these runs: benchmarks/warps.py)
 ONE_PLAIN = {"members": 1, "test_time_warps": [1.0]}
-# No random equaliser unless the name says so (the preset has one since 2026-12-07).
+# No random equaliser, and mel bands from 0 Hz, unless the name says otherwise (the preset has an equaliser since
+# 2026-12-07, and its bands from 60 Hz since later that day).
 BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25, **ONE_PLAIN},
-          "augment": {"freq_warp": 0.0, "filter_db": 0.0}}
+          "augment": {"freq_warp": 0.0, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
 MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.0, "filter_db": 0.0}}
+        "augment": {"freq_warp": 0.0, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
 WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.15, "filter_db": 0.0}}
+        "augment": {"freq_warp": 0.15, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
 # HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
 HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
@@ -136,7 +137,8 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # 2026-12-07: the mel bands from 60 Hz instead of 0. Speaker nicolas (the test fold that keeps `sample`'s
         # spread over 4) records with a DC offset (mean sample 0.007 against 0.000 for the other four) that fills the
         # lowest band, which reaches 0 Hz; 60 Hz is under any voice's fundamental. The rule, fixed before the runs:
-        # adopt if the three-seed mean is above the preset's 87.10 % (87.87, 86.87, 86.57)
+        # adopt if the three-seed mean is above the preset's 87.10 % (87.87, 86.87, 86.57). Result: 87.21 % (86.12,
+        # 88.51, 87.01): above by 0.11 (noise; one seed down, two up), so adopted by the rule
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz",
                     ("sample", merge(HALF_BF16, {
                         "model": {"members": 2}, "augment": {"filter_db": 6.0, "filter_points": 4},
