@@ -62,9 +62,9 @@ def test_the_paper_presets_say_what_the_paper_did() -> None:
     assert two.model.pooling.kind == "mean" and two.model.output_grid() == (4, 128)
     assert [f.label for f in load_experiment("hpss-mfcc-stap-mixup").input.features] == ["hpss_mfcc2048"]
     sample = load_experiment("sample")
-    assert sample.input.features[0] == LogMelSettings(sample_rate=8000, n_fft=256, hop_length=64, n_mels=40)
+    assert sample.input.features[0] == LogMelSettings(sample_rate=8000, n_fft=256, hop_length=64, n_mels=40, fmin=60.0)
     assert sample.model.pooling.kind == "mean" and sample.input.clip_norm == "mean"
-    assert sample.augment.freq_warp == 0.15 and sample.train.selection == "last"
+    assert sample.augment.freq_warp == 0.15 and sample.augment.filter_db == 6.0 and sample.train.selection == "last"
     assert sample.model.width_multiplier == 0.5
 
 
