@@ -31,7 +31,7 @@ from stasc.atomic import replacing
 from stasc.config import load_experiment
 from stasc.models import ModelConfig, build_model, count_macs
 from stasc.training.precision import cpu_has_native_bf16
-from stasc.training.speed import steps_per_second, training_patches_per_second
+from stasc.training.speed import steps_per_second, synchronize, training_patches_per_second
 
 TAU_PATCHES_PER_EPOCH = 14400 * 33
 
@@ -41,18 +41,13 @@ def matmul_peak_gflops(device: torch.device, dtype: torch.dtype, seconds: float)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
-    _sync(device)
+    synchronize(device)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ b
         count += 1
-    _sync(device)
+    synchronize(device)
     return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def measure(name: str, config: ModelConfig, precision: str, args: argparse.Namespace,

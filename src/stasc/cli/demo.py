@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from stasc.cli.options import add_set_argument
 from stasc.config import ExperimentConfig, load_experiment, merge, parse_assignments
-from stasc.data import ClipTable, fold_indices
+from stasc.data import ClipTable, cv_folds, fold_indices
 from stasc.evaluation.report import format_table
 from stasc.evaluation.runs import evaluate_run
 from stasc.runs import RunDir
@@ -109,7 +108,7 @@ def demo_recipe(table: ClipTable, overrides: dict[str, object], run_dir: Path, *
     on_gpu = torch.cuda.is_available() and preset.train.accelerator in ("auto", "gpu", "cuda")
     if budget_minutes <= 0 or on_gpu:
         return preset, "envsound"
-    train, _ = fold_indices(fold_of_clips(table), fold)
+    train, _ = fold_indices(cv_folds(table, k=None, seed=preset.train.seed).of_clip, fold)  # the folds training uses
     paths = [table.audio_root / table.files[i] for i in train]
     minutes = projected_minutes(preset, paths)
     precision = training_precision(preset.train.replaced(accelerator="cpu"))
@@ -123,12 +122,6 @@ def demo_recipe(table: ClipTable, overrides: dict[str, object], run_dir: Path, *
           f"{fewer_minutes:.0f} min; 89.9 +- 0.7 % on ESC-10's test folds against the preset's 89.7 +- 0.6 %). "
           "--budget-minutes 0 keeps the preset.", flush=True)
     return fewer, FEWER_BANDS_NAME
-
-
-def fold_of_clips(table: ClipTable) -> np.ndarray:
-    if table.folds is None:
-        raise ValueError(f"{table.path}: the demo's sample has no official folds")
-    return np.asarray(table.folds)
 
 
 def projected_minutes(config: ExperimentConfig, paths: list[Path]) -> float:

@@ -20,7 +20,8 @@ from stasc.models import ModelConfig, build_model
 from stasc.training.precision import training_precision
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for ``device``'s queued work (CUDA runs asynchronously), so that a timer sees it done."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -29,12 +30,12 @@ def steps_per_second(step: Callable[[], None], *, seconds: float, device: torch.
     """Steps of ``step`` a second, after one warm-up step (allocations, oneDNN/cuDNN kernel choice), timed for at least
     ``seconds`` and ``min_steps`` steps."""
     step()
-    _sync(device)
+    synchronize(device)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds or count < min_steps:
         step()
         count += 1
-    _sync(device)
+    synchronize(device)
     return count / (time.perf_counter() - start)
 
 
@@ -72,7 +73,7 @@ def clip_patches(config: ExperimentConfig, paths: Sequence[Path]) -> int:
     for path in paths:
         info = probe(path)
         samples = int(np.ceil(info.frames * feature.sample_rate / info.samplerate))
-        frames = 1 + samples // feature.hop_length  # centred frames, as the extractors cut them
+        frames = feature.frames(samples)
         views = len(view_names(info.channels, mono_views=config.input.mono_views))
         total += views * len(patch_starts(frames, width=config.input.patch_width, shift=config.input.patch_shift))
     return total
