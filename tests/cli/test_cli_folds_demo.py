@@ -100,3 +100,23 @@ def test_demo_trains_on_the_bundled_esc10_and_prints_the_published_table(tmp_pat
     before = (out / "run" / "fold-1" / "checkpoints" / "best.ckpt").stat().st_mtime_ns
     assert main(["demo", "--out", str(out), "--no-progress", *tiny]) == 0
     assert (out / "run" / "fold-1" / "checkpoints" / "best.ckpt").stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_demo_on_a_machine_too_slow_for_its_budget_trains_64_bands_names_them_and_resumes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # what a user on a slow CPU meets: the command itself chooses, trains, reports the recipe it trained, and a rerun
+    # with the default budget resumes that run instead of refusing it as another configuration
+    out = tmp_path / "demo"
+    tiny = ["--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625"]
+    assert main(["demo", "--out", str(out), "--no-progress", "--budget-minutes", "1e-9", *tiny]) == 0
+    printed = capsys.readouterr().out
+    assert "training envsound with 64 bands instead" in printed
+    assert "ESC-10, official fold 1: stasc envsound with 64 bands" in printed
+    trained = load_experiment(RunDir(out / "run").config)
+    assert trained.input.features[0].n_mels == 64 and trained.name == "envsound-64-bands"
+    assert "envsound-64-bands" in (out / "run" / "report.md").read_text()
+    before = (out / "run" / "fold-1" / "checkpoints" / "best.ckpt").stat().st_mtime_ns
+    assert main(["demo", "--out", str(out), "--no-progress", *tiny]) == 0
+    assert "resuming the run in" in capsys.readouterr().out
+    assert (out / "run" / "fold-1" / "checkpoints" / "best.ckpt").stat().st_mtime_ns == before
