@@ -48,6 +48,10 @@ class InputConfig(Section):
     # mean over time, per view, before the training-set normalisation (cepstral mean normalisation):
     # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD
     clip_norm: Literal["none", "mean"] = "none"
+    # how a clip shorter than one patch fills the patch. "zeros": the normalised spectrogram's mean (zero after the
+    # normaliser) after its end, as the paper's fixed-length clips never needed; "repeat": the clip again (and again)
+    # after itself, so the patch holds only the recording and no level that depends on how tightly it was trimmed
+    short_clip_pad: Literal["zeros", "repeat"] = "zeros"
 
     @model_validator(mode="after")
     def _one_frame_grid(self) -> InputConfig:

@@ -67,7 +67,8 @@ class FrontEnd(nn.Module):
         stacked = []
         for spectrogram in normalized:
             # W, V', P, R, w
-            cut = cut_patches(spectrogram, width=self.config.patch_width, shift=self.config.patch_shift)
+            cut = cut_patches(spectrogram, width=self.config.patch_width, shift=self.config.patch_shift,
+                              pad=self.config.short_clip_pad)
             stacked.append(resize_patches(cut, self.config.patch_size).flatten(1, 2))  # W, V'·P, H, Wd
         return torch.stack(stacked, dim=2)
 
@@ -104,6 +105,6 @@ class FrontEnd(nn.Module):
             patch = torch.from_numpy(np.array(window, dtype=np.float32))  # a copy: the cache is read-only
             if view_means is not None:
                 patch = patch - torch.from_numpy(view_means[c])
-            patch = pad_to_width(self.normalize(c, patch), self.config.patch_width)
+            patch = pad_to_width(self.normalize(c, patch), self.config.patch_width, self.config.short_clip_pad)
             channels.append(resize_patches(patch, self.config.patch_size))
         return torch.stack(channels)

@@ -2,9 +2,10 @@
 
 Patches start at ``0, shift, 2·shift, …`` while they fit, plus one final patch aligned to the end
 when frames remain (431 frames, width 128, shift 32 → 11 patches). Spectrograms shorter than
-one patch are zero-padded at the end (after normalisation, so the pad is the mean); callers say
-how many clips were, once per run. Every patch is resized to ``size`` (bilinear), so a 110-bin
-CQT patch becomes 128 × 128. :class:`stasc.features.frontend.FrontEnd` composes these steps.
+one patch are padded at the end, after normalisation: with zeros (the mean) or with the clip
+repeated (``input.short_clip_pad``); callers say how many clips were, once per run. Every patch is
+resized to ``size`` (bilinear), so a 110-bin CQT patch becomes 128 × 128.
+:class:`stasc.features.frontend.FrontEnd` composes these steps.
 """
 
 from __future__ import annotations
@@ -50,16 +51,27 @@ def patch_starts(n_frames: int, *, width: int, shift: int) -> list[int]:
     return starts
 
 
-def pad_to_width(spectrogram: Tensor, width: int) -> Tensor:
-    """``Tensor (..., rows, frames)`` zero-padded on the right to at least ``width`` frames."""
-    short = width - spectrogram.shape[-1]
-    return F.pad(spectrogram, (0, short)) if short > 0 else spectrogram
+def pad_to_width(spectrogram: Tensor, width: int, mode: str = "zeros") -> Tensor:
+    """``Tensor (..., rows, frames)`` padded on the right to at least ``width`` frames: with zeros
+    (``mode="zeros"``), or with its own frames from the start again, as often as it takes (``"repeat"``)."""
+    frames = spectrogram.shape[-1]
+    short = width - frames
+    if short <= 0:
+        return spectrogram
+    if mode == "zeros":
+        return F.pad(spectrogram, (0, short))
+    if mode != "repeat":
+        raise ValueError(f"short clip padding must be 'zeros' or 'repeat', got {mode!r}")
+    if frames == 0:
+        raise ValueError("cannot repeat a spectrogram with no frames")
+    copies = -(-width // frames)  # ceil
+    return spectrogram.repeat(*([1] * (spectrogram.dim() - 1)), copies)[..., :width]
 
 
-def cut_patches(spectrogram: Tensor, *, width: int, shift: int) -> Tensor:
+def cut_patches(spectrogram: Tensor, *, width: int, shift: int, pad: str = "zeros") -> Tensor:
     """``Tensor (..., rows, frames)`` → ``(..., patches, rows, width)``; a spectrogram shorter than
-    ``width`` frames is zero-padded on the right (:func:`pad_to_width`)."""
-    spectrogram = pad_to_width(spectrogram, width)
+    ``width`` frames is padded on the right (:func:`pad_to_width`, ``pad`` its mode)."""
+    spectrogram = pad_to_width(spectrogram, width, pad)
     starts = patch_starts(spectrogram.shape[-1], width=width, shift=shift)
     return torch.stack([spectrogram[..., s : s + width] for s in starts], dim=-3)
 

@@ -167,8 +167,9 @@ def fit(
         log.info("%s", offsets)
     short = sum(s.short_clips for s in sets.values())
     if short:
-        log.warning("%d of %d clips are shorter than one patch (%d frames): zero-padded to it", short,
-                    sum(s.n_clips for s in sets.values()), config.input.patch_width)
+        how = "repeated" if config.input.short_clip_pad == "repeat" else "zero-padded"
+        log.warning("%d of %d clips are shorter than one patch (%d frames): %s to fill it", short,
+                    sum(s.n_clips for s in sets.values()), config.input.patch_width, how)
 
     # seeded here, after extraction (whose DataLoader draws from the global generator): the same seed gives
     # the same weights whether the features were extracted by this run or found in the cache
