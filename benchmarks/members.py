@@ -59,6 +59,16 @@ class SplitInputs:
     targets: np.ndarray  # (clips,)
     patches: Tensor  # (P, C, H, W)
     clips: Tensor  # (P,): each patch's clip
+    sound: Tensor | None  # (P,): each patch's share of sounding frames (None: the first feature has no dB rows)
+
+    def weights(self, mode: str | None = None) -> Tensor | None:
+        """The patch weights of ``model.patch_weights`` ``mode`` (default: the run's own): None for an equal mean."""
+        mode = mode or self.config.model.patch_weights
+        if mode == "equal":
+            return None
+        if self.sound is None:
+            raise ValueError(f"{self.name}: patch weights {mode!r} need a first feature with frequency rows in dB")
+        return self.sound
 
 
 @torch.inference_mode()
@@ -83,10 +93,11 @@ def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "val
         # re-extracts a clip whose cached features came from another file of the same name (another copy of the
         # data sharing the cache, e.g. the bundled sample): the cache keys clips by their path under the data folder
         caches = ensure_features(config, table.subset(list(chosen)), cache, progress=False)
-        data = PatchDataset(caches, files, targets, front_end)
+        sounding = config.input.features[0].rows_are_frequencies
+        data = PatchDataset(caches, files, targets, front_end, patch_weights="sound" if sounding else "equal")
         patches = torch.stack([data[i][0] for i in range(len(data))])
         yield SplitInputs(split.name, config, model, files, np.asarray(targets), patches,
-                          torch.from_numpy(data.index[:, 0]))
+                          torch.from_numpy(data.index[:, 0]), torch.from_numpy(data.weights) if sounding else None)
 
 
 @torch.inference_mode()
@@ -98,7 +109,7 @@ def member_probabilities(run: RunDir, table: ClipTable, cache: Path) -> dict[str
         for member in range(split.config.model.members):
             probs = torch.cat([split.model(chunk, member=member).float().softmax(-1)
                                for chunk in split.patches.split(256)])
-            members.append(clip_probabilities(probs, split.clips, len(split.files)).numpy())
+            members.append(clip_probabilities(probs, split.clips, len(split.files), split.weights()).numpy())
         out[split.name] = {"files": split.files, "targets": split.targets, "members": members}
     return out
 

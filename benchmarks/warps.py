@@ -1,17 +1,21 @@
-"""Test-time frequency warps (``model.test_time_warps``): trained runs' models re-scored with each set of warps.
+"""How a trained model scores (test-time frequency warps, ``model.test_time_warps``, and the weights that combine a
+clip's patches, ``model.patch_weights``): trained runs' models re-scored with each set of warps and each weighting.
 
     python benchmarks/warps.py --data fsdd --runs benchmarks/results/tuning-fsdd --seeds 3 \\
         --rows "warp 0.15, 1/2 width, bf16, 2 members averaged" --warps 1 0.95,1,1.05 0.9,1,1.1 0.85,1,1.15
     python benchmarks/warps.py --data fsdd --runs benchmarks/results/accuracy-fsdd --part test --seeds 3 \\
         --rows "sample preset (stasc)" --warps 1 0.9,1,1.1
+    python benchmarks/warps.py --data esc10 --runs benchmarks/results/tuning-esc10-fold --seeds 3 \
+        --rows "envsound + ..., 44.1 kHz, 128 bands" --warps 1 --patch-weights equal sound
 
 ``--runs`` is the --out folder of ``benchmarks/tuning.py`` (``--part validation``, the default: each split's
 validation part, what chooses a preset's warps) or of ``benchmarks/accuracy.py`` (``--part test``: each test fold,
 to report a choice already made; never to make it). ``--rows`` names its variants or rows; ``--seeds 3`` takes their
 seed-1 and seed-2 rows too. Each split's last checkpoint (the model the presets keep) scores its clips once per warp
-set, every set on the same networks, so the rows differ only in the warps. Each figure is the accuracy and log loss
-over all those clips, with the standard deviation over splits and each seed's accuracy. Prints the table, writes
-warps.md, warps.json and warps.png into --out.
+set and patch weighting (``--patch-weights``: ``equal``, the mean of a clip's patches; ``sound``, each patch counted by
+its share of frames above the dB floor), every row on the same networks, so the rows differ only in how they score.
+Each figure is the accuracy and log loss over all those clips, with the standard deviation over splits and each seed's
+accuracy. Prints the table, writes warps.md, warps.json and warps.png into --out.
 """
 
 from __future__ import annotations
@@ -45,20 +49,26 @@ def warp_set(text: str) -> tuple[float, ...]:
     return factors
 
 
-def label(warps: tuple[float, ...]) -> str:
-    return "none (1)" if warps == (1.0,) else ", ".join(f"{f:g}" for f in warps)
+def label(warps: tuple[float, ...], weights: str = "equal") -> str:
+    """A row's name: its warps, and its patch weights where they are not the equal mean."""
+    named = "none (1)" if warps == (1.0,) else ", ".join(f"{f:g}" for f in warps)
+    return named if weights == "equal" else f"{named}; patches weighted by {weights}"
+
+
+Scoring = tuple[tuple[float, ...], str]  # (test-time warps, patch weights)
 
 
 @torch.inference_mode()
 def score_run(run: RunDir, table, cache: Path, part: str,  # type: ignore[no-untyped-def]
-              warp_sets: list[tuple[float, ...]]) -> dict[tuple[float, ...], list[tuple[np.ndarray, np.ndarray]]]:
-    """Per warp set: each split's per-clip (correct, log loss)."""
-    out: dict[tuple[float, ...], list[tuple[np.ndarray, np.ndarray]]] = {w: [] for w in warp_sets}
+              scorings: list[Scoring]) -> dict[Scoring, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per (warps, patch weights): each split's per-clip (correct, log loss)."""
+    out: dict[Scoring, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in scorings}
     for split in split_inputs(run, table, cache, part=part):
-        for warps in warp_sets:
+        for warps in dict.fromkeys(w for w, _ in scorings):
             probs = torch.cat([class_probabilities(split.model, chunk, warps) for chunk in split.patches.split(256)])
-            clips = clip_probabilities(probs, split.clips, len(split.files)).numpy()
-            out[warps].append(scores(clips, split.targets))
+            for weights in (m for w, m in scorings if w == warps):
+                clips = clip_probabilities(probs, split.clips, len(split.files), split.weights(weights)).numpy()
+                out[(warps, weights)].append(scores(clips, split.targets))
     return out
 
 
@@ -71,33 +81,38 @@ def main() -> None:
                         help="validation parts (to choose) or test folds (to report a choice made before)")
     parser.add_argument("--warps", nargs="+", type=warp_set, default=[(1.0,), (0.9, 1.0, 1.1)],
                         help="warp sets, each comma-separated factors (default: 1 0.9,1,1.1)")
+    parser.add_argument("--patch-weights", nargs="+", choices=("equal", "sound"), default=["equal"],
+                        help="how a clip's patches combine: equal (the mean; the default), sound (by each patch's "
+                             "share of frames above the dB floor); each with every warp set")
     parser.add_argument("--seeds", type=int, choices=(1, 3), default=1, help="3: each row's seed-1 and seed-2 rows too")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path(f"benchmarks/results/warps-{args.data}-{args.part}")
     out.mkdir(parents=True, exist_ok=True)
     table, _ = table_of(args.data)
-    per_set: dict[tuple[float, ...], list[tuple[np.ndarray, np.ndarray]]] = {w: [] for w in args.warps}
-    per_seed: dict[tuple[float, ...], list[float]] = {w: [] for w in args.warps}
+    scorings = [(w, m) for w in args.warps for m in args.patch_weights]
+    per_set: dict[Scoring, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in scorings}
+    per_seed: dict[Scoring, list[float]] = {s: [] for s in scorings}
     for name in args.rows:
         for seeded in seeds_of(name)[: args.seeds]:
             folder = args.runs / slug(seeded)
             if not RunDir.is_run(folder):
                 parser.error(f"{folder}: not a run of {args.runs} (row {seeded!r})")
-            for warps, splits in score_run(RunDir(folder), table, args.runs / "cache", args.part, args.warps).items():
-                per_set[warps].extend(splits)
-                per_seed[warps].append(float(np.concatenate([c for c, _ in splits]).mean()))
-    results = {label(w): {"warps": list(w), "accuracy": float(np.concatenate([c for c, _ in v]).mean()),
+            for scoring, splits in score_run(RunDir(folder), table, args.runs / "cache", args.part, scorings).items():
+                per_set[scoring].extend(splits)
+                per_seed[scoring].append(float(np.concatenate([c for c, _ in splits]).mean()))
+    results = {label(*s): {"warps": list(s[0]), "patch_weights": s[1],
+                           "accuracy": float(np.concatenate([c for c, _ in v]).mean()),
                           "std_over_splits": float(np.std([c.mean() for c, _ in v])),
                           "log_loss": float(np.concatenate([ll for _, ll in v]).mean()),
-                          "per_seed": per_seed[w], "clip_predictions": int(sum(len(c) for c, _ in v))}
-               for w, v in per_set.items()}
+                           "per_seed": per_seed[s], "clip_predictions": int(sum(len(c) for c, _ in v))}
+               for s, v in per_set.items()}
     where = "validation parts (no test fold was read)" if args.part == "validation" else \
         "test folds (to report a choice made on validation parts, never to make one)"
-    lines = [f"# Test-time frequency warps on {args.data}'s {where}", "",
+    lines = [f"# Test-time scoring (warps, patch weights) on {args.data}'s {where}", "",
              f"Runs: {', '.join(args.rows)} (seeds 0–{args.seeds - 1}), each split's last checkpoint; accuracy and "
              "log loss over every clip of every split and seed, std over splits.", "",
-             "| warps | accuracy (%) | std over splits | log loss | per seed (%) | clip predictions |",
+             "| warps; patch weights | accuracy (%) | std over splits | log loss | per seed (%) | clip predictions |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {row} | {100 * r['accuracy']:.2f} | {100 * r['std_over_splits']:.1f} | {r['log_loss']:.3f} | "
               f"{', '.join(f'{100 * a:.2f}' for a in r['per_seed'])} | {r['clip_predictions']} |"
@@ -109,10 +124,10 @@ def main() -> None:
         tmp.write_text(text)
     with replacing(out / "warps.json") as tmp:
         tmp.write_text(json.dumps({"data": args.data, "part": args.part, "rows": args.rows, "seeds": args.seeds,
-                                   "warp_sets": results, "machine": platform.platform()}, indent=2))
+                                   "scorings": results, "machine": platform.platform()}, indent=2))
     accuracy_bars(out / "warps.png", {row: {"accuracy": {"mean": r["accuracy"], "std": r["std_over_splits"]}}
                                       for row, r in results.items()},
-                  what=f"{args.part} accuracy", rows="set of test-time warps")
+                  what=f"{args.part} accuracy", rows="test-time warps; patch weights")
     print(f"wrote {out / 'warps.md'}")
 
 

@@ -217,6 +217,11 @@ class ExperimentConfig(Section):
         if any(f != 1.0 for f in self.model.test_time_warps) and cepstral:
             raise ValueError(f"model.test_time_warps stretch frequency rows; {', '.join(cepstral)} rows are cepstral "
                              "coefficients (use logmel or cqt features, or test_time_warps [1.0])")
+        first = self.input.features[0]
+        if self.model.patch_weights == "sound" and not first.rows_are_frequencies:
+            raise ValueError(f"model.patch_weights 'sound' finds silent frames at the dB floor of the first feature's "
+                             f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
+                             "feature first, or use patch_weights 'equal')")
         return self
 
     def offsets_only(self) -> str | None:

@@ -18,7 +18,7 @@ import torch
 
 from stasc.atomic import replacing
 from stasc.audio import probe, stream_windows, view_names
-from stasc.features.patches import patch_starts
+from stasc.features.patches import patch_starts, weighted_mean
 from stasc.inference import Predictor
 from stasc.models.probabilities import class_probabilities
 
@@ -58,7 +58,8 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
     names = view_names(probe(path).channels, mono_views=config.input.mono_views)
     front = predictor.front_end
     with torch.inference_mode():
-        normalized = front.normalized(front.spectrograms(views))  # per feature: 1, V', R, T
+        spectrograms = front.spectrograms(views)
+        normalized = front.normalized(spectrograms)  # per feature: 1, V', R, T
         patches = front.patches(normalized)[0]  # V'·P, C, H, W
         out = predictor.model(patches, return_attention=True)  # the maps of the patches as they are (no warp)
 
@@ -67,7 +68,8 @@ def explain_file(predictor: Predictor, path: str | Path, *, window_seconds: floa
             return out.logits if x is patches else predictor.model(x)
 
         # as window_probabilities: over the model's test-time warps
-        mean_probabilities = class_probabilities(network, patches, config.model.test_time_warps).mean(0)
+        mean_probabilities = weighted_mean(class_probabilities(network, patches, config.model.test_time_warps),
+                                           predictor.patch_weights(spectrograms))
     assert out.a_tem is not None and out.a_spa is not None  # the head said it has attention
     probabilities = mean_probabilities.double().cpu().numpy()
     shown = normalized[0][0]  # V', R, T of the first feature

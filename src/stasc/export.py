@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from stasc.atomic import replacing, write_text
 from stasc.features.frontend import FrontEnd
+from stasc.features.patches import weighted_mean
 from stasc.inference import CheckpointError, Predictor
 from stasc.models.members import Network
 from stasc.models.probabilities import class_probabilities
@@ -72,17 +73,22 @@ class ExportReport:
 class _Member(nn.Module):
     """One trained model after its spectrograms: front end (normalise, patches) → network → mean probabilities."""
 
-    def __init__(self, front_end: FrontEnd, model: Network, *, test_time_warps: Sequence[float]) -> None:
+    def __init__(self, front_end: FrontEnd, model: Network, *, test_time_warps: Sequence[float],
+                 patch_weights: str) -> None:
         super().__init__()
         self.front_end = front_end
         self.model = model
         self.test_time_warps = tuple(test_time_warps)
+        self.patch_weights = patch_weights
 
     def forward(self, spectrograms: list[Tensor]) -> Tensor:
-        """C features × ``(V', R, T)`` → ``(K,)``: the mean over the V'·P patches of their class probabilities."""
-        normalized = self.front_end.normalized([s[None] for s in spectrograms])
-        patches = self.front_end.patches(normalized)[0]  # V'·P, C, H, Wd
-        return class_probabilities(self.model, patches, self.test_time_warps).mean(0)
+        """C features × ``(V', R, T)`` → ``(K,)``: the mean over the V'·P patches of their class probabilities
+        (weighted as ``model.patch_weights`` says)."""
+        batched = [s[None] for s in spectrograms]
+        patches = self.front_end.patches(self.front_end.normalized(batched))[0]  # V'·P, C, H, Wd
+        weights = self.front_end.patch_weights(batched, self.patch_weights)
+        return weighted_mean(class_probabilities(self.model, patches, self.test_time_warps),
+                             None if weights is None else weights[0])
 
 
 class ExportedPipeline(nn.Module):
@@ -94,8 +100,8 @@ class ExportedPipeline(nn.Module):
         self.from_features = from_features
         graphs = [] if from_features else [t.graph() for t in first.front_end.feature_transforms()]
         self.features = nn.ModuleList([g for g in graphs if g is not None])
-        self.members = nn.ModuleList([_Member(p.front_end, p.model, test_time_warps=p.config.model.test_time_warps)
-                                      for p in predictors])
+        self.members = nn.ModuleList([_Member(p.front_end, p.model, test_time_warps=p.config.model.test_time_warps,
+                                              patch_weights=p.config.model.patch_weights) for p in predictors])
 
     def forward(self, *inputs: Tensor) -> Tensor:
         spectrograms = list(inputs) if self.from_features else [f(inputs[0]) for f in self.features]

@@ -25,7 +25,7 @@ from stasc import checkpoint
 from stasc.audio import AudioError, stream_windows
 from stasc.config import ExperimentConfig
 from stasc.features.frontend import FrontEnd
-from stasc.features.patches import Normalizer, patch_starts
+from stasc.features.patches import Normalizer, patch_starts, weighted_mean
 from stasc.models import build_model
 from stasc.models.members import Network
 from stasc.models.probabilities import class_probabilities
@@ -237,13 +237,20 @@ class Predictor:
         """Windows ``(W, V, samples)``, or a list of ``(V, samples)`` of any lengths → the mean patch
         probabilities of each window ``(W, K)``. The patches of every window go through the network
         in one stream of batches of ``batch_size``."""
-        windows = list(views)
-        patches = [self.front_end(window.to(self.device)[None])[0] for window in windows]  # each V'·P, C, H, Wd
+        spectrograms = [self.front_end.spectrograms(window.to(self.device)[None]) for window in views]
+        patches = [self.front_end.patches(self.front_end.normalized(s))[0] for s in spectrograms]  # each V'·P, C, H, Wd
+        weights = [self.patch_weights(s) for s in spectrograms]
         counts = [len(p) for p in patches]
         flat = torch.cat(patches)
         warps = self.config.model.test_time_warps
         probs = torch.cat([class_probabilities(self.model, chunk, warps) for chunk in flat.split(self.batch_size)])
-        return torch.stack([part.mean(0) for part in probs.split(counts)]).cpu()
+        return torch.stack([weighted_mean(part, w) for part, w in zip(probs.split(counts), weights)]).cpu()
+
+    def patch_weights(self, spectrograms: Sequence[Tensor]) -> Tensor | None:
+        """One window's patch weights ``(V'·P,)`` from its spectrograms (each ``(1, V', R, T)``), or None for an
+        equal mean (``model.patch_weights``)."""
+        weights = self.front_end.patch_weights(spectrograms, self.config.model.patch_weights)
+        return None if weights is None else weights[0]
 
     def predict_file(
         self, path: str | Path, *, window_seconds: float = 10.0, hop_seconds: float = 10.0

@@ -38,8 +38,8 @@ def test_a_tuning_run_rescored_with_and_without_warps_on_fsdd_end_to_end(tmp_pat
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "warps" / "warps.json").read_text())
-    assert report["part"] == "validation" and set(report["warp_sets"]) == {"none (1)", "0.9, 1, 1.1"}
-    rows = report["warp_sets"].values()
+    assert report["part"] == "validation" and set(report["scorings"]) == {"none (1)", "0.9, 1, 1.1"}
+    rows = report["scorings"].values()
     assert len({r["clip_predictions"] for r in rows}) == 1 and all(r["clip_predictions"] > 0 for r in rows)
     assert all(0 <= r["accuracy"] <= 1 and r["log_loss"] > 0 and len(r["per_seed"]) == 1 for r in rows)
     assert "no test fold was read" in (tmp_path / "warps" / "warps.md").read_text()

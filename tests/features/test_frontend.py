@@ -52,11 +52,11 @@ def test_forward_is_the_composition_of_the_steps(clip_norm: str) -> None:
 
 
 @pytest.mark.parametrize("clip_norm", ["none", "mean"])
-@pytest.mark.parametrize("samples", [8000, 1500])  # a clip of 126 frames, and one shorter than a patch
-def test_a_cached_patch_equals_the_patch_forward_cuts(clip_norm: str, samples: int) -> None:
-    # two stacked features of 20 and 40 rows, both resized to 24
+@pytest.mark.parametrize(("samples", "pad"), [(8000, "zeros"), (1500, "zeros"), (1500, "repeat")])
+def test_a_cached_patch_equals_the_patch_forward_cuts(clip_norm: str, samples: int, pad: str) -> None:
+    # two stacked features of 20 and 40 rows, both resized to 24; 1500 samples: 24 frames, shorter than a patch
     config = InputConfig.parse({"features": [SMALL_MFCC, SMALL_LOGMEL], "patch_width": 32, "patch_shift": 8,
-                                "patch_size": [24, 32], "clip_norm": clip_norm})
+                                "patch_size": [24, 32], "clip_norm": clip_norm, "short_clip_pad": pad})
     front = FrontEnd(config, normalizers_for(config, seed=1))
     views = torch.randn(1, 3, samples)
     forward = front(views)[0]  # V·P, C, H, Wd

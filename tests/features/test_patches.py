@@ -52,6 +52,27 @@ def test_pad_to_width_pads_only_what_is_short() -> None:
     assert pad_to_width(spec, 50) is spec and pad_to_width(spec, 10) is spec  # long enough: as is
 
 
+def test_pad_to_width_repeats_the_clip_as_often_as_it_takes() -> None:
+    spec = torch.rand(3, 4, 20) + 1.0
+    padded = pad_to_width(spec, 64, "repeat")
+    assert padded.shape == (3, 4, 64)
+    for start in (0, 20, 40):  # three whole copies, then the first 4 frames a fourth time
+        assert torch.equal(padded[..., start : start + 20], spec)
+    assert torch.equal(padded[..., 60:], spec[..., :4])
+    one_frame = torch.rand(2, 1)
+    assert torch.equal(pad_to_width(one_frame, 5, "repeat"), one_frame.expand(2, 5))
+    assert pad_to_width(spec, 20, "repeat") is spec  # long enough: as is
+    patches = cut_patches(spec, width=64, shift=16, pad="repeat")
+    assert patches.shape == (3, 1, 4, 64) and torch.equal(patches[:, 0], padded)
+
+
+def test_pad_to_width_refuses_an_unknown_mode_and_an_empty_clip() -> None:
+    with pytest.raises(ValueError, match="'zeros' or 'repeat'.*'reflect'"):
+        pad_to_width(torch.rand(4, 10), 64, "reflect")
+    with pytest.raises(ValueError, match="no frames"):
+        pad_to_width(torch.rand(4, 0), 64, "repeat")
+
+
 def test_resize_cqt_patch_to_square() -> None:
     patches = torch.randn(3, 13, 110, 128)
     out = resize_patches(patches, (128, 128))

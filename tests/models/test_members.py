@@ -95,7 +95,8 @@ def test_each_member_trains_on_its_own_augmentation_and_mixup_draw_with_its_own_
     logged: dict[str, float] = {}
     monkeypatch.setattr(module, "log",
                         lambda name, value, **_: logged.__setitem__(name, float(torch.as_tensor(value).detach())))
-    batch = (torch.randn(8, 1, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]), torch.zeros(8, dtype=torch.long))
+    batch = (torch.randn(8, 1, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]), torch.zeros(8, dtype=torch.long),
+             torch.ones(8))
     loss = module.training_step(batch, 0)
     assert len(mixed) == 2 and not torch.equal(mixed[0][0], mixed[1][0])  # two draws, one per member
     # the loss is the sum of each member's loss on its own draw (so each gradient is what it would be alone);

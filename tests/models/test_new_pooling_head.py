@@ -88,7 +88,7 @@ def test_an_experiment_with_it_trains_a_step() -> None:
     module = SceneClassifier.create(config, [str(c) for c in range(10)], [Normalizer(np.zeros(128), np.ones(128))])
     assert isinstance(module.model.pooling, TemporalMaxPooling)
     optimizer = module.configure_optimizers()
-    batch = (torch.randn(8, 1, 128, 128), torch.arange(8) % 10, torch.arange(8))
+    batch = (torch.randn(8, 1, 128, 128), torch.arange(8) % 10, torch.arange(8), torch.ones(8))
     before = {name: p.detach().clone() for name, p in module.named_parameters()}
     module.train()
     module.log = lambda *args, **kwargs: None  # type: ignore[method-assign]  # no Trainer to log to

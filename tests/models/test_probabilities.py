@@ -76,7 +76,7 @@ def test_scoring_in_training_and_prediction_both_hear_the_warps() -> None:
     module = SceneClassifier.create(config, ["a", "b", "c"], normalizers).eval()
     x = torch.randn(6, 1, 32, 32)
     with torch.no_grad():
-        module.validation_step((x, torch.zeros(6, dtype=torch.long), torch.arange(6)), 0)
+        module.validation_step((x, torch.zeros(6, dtype=torch.long), torch.arange(6), torch.ones(6)), 0)
         scored = module._probs[0]
         expected = torch.stack([module.model(warp_rows(x, f)).softmax(-1) for f in warps]).mean(0)
         torch.testing.assert_close(scored, expected)

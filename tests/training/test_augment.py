@@ -244,7 +244,7 @@ def test_augmentation_runs_in_training_steps_only(monkeypatch: pytest.MonkeyPatc
     module = SceneClassifier.create(config, ["a", "b", "c"], [Normalizer(np.zeros(32), np.ones(32))])
     calls = []
     monkeypatch.setattr(module_file, "augment", lambda x, *a, **k: calls.append(x.shape) or x)
-    batch = (torch.randn(4, 1, 32, 32), torch.tensor([0, 1, 2, 0]), torch.tensor([0, 0, 1, 1]))
+    batch = (torch.randn(4, 1, 32, 32), torch.tensor([0, 1, 2, 0]), torch.tensor([0, 0, 1, 1]), torch.ones(4))
 
     class Trainer:  # the little of a Lightning trainer that the steps read
         from lightning.pytorch.trainer.states import TrainerFn, TrainerState

@@ -52,10 +52,10 @@ def test_item_is_the_normalised_resized_window_stacked(cached) -> None:
     table, caches = cached
     norms = fit_normalizers(caches, table.files)
     dataset = PatchDataset(caches, table.files, table.targets, FrontEnd(experiment([CQT, MFCC]).input, norms))
-    x, target, clip = dataset[20]
+    x, target, clip, weight = dataset[20]
     assert x.shape == (2, 128, 128) and x.dtype == torch.float32  # CQT and MFCC stacked as channels
     clip_i, view, start = dataset.index[20]
-    assert clip == clip_i and target == table.targets[clip_i]
+    assert clip == clip_i and target == table.targets[clip_i] and weight == 1.0  # equal patch weights by default
     raw = np.asarray(caches[1].load(table.files[clip]))[view, :, start : start + 128]
     expected = (raw - norms[1].mean[:, None]) / norms[1].std[:, None]
     np.testing.assert_allclose(x[1].numpy(), expected, rtol=1e-5, atol=1e-5)  # MFCC: 128 rows, no resize
@@ -92,13 +92,20 @@ def test_a_clip_shorter_than_a_patch_is_padded_and_counted(tmp_path: Path, tut_c
     table = open_dataset(tmp_path / "meta.csv")
     extract(table, MFCC, tmp_path / "cache", progress=False)
     caches = [FeatureCache(tmp_path / "cache", MFCC)]
-    dataset = PatchDataset(caches, table.files, table.targets,
-                           FrontEnd(experiment([MFCC]).input, fit_normalizers(caches, table.files)))
+    normalizers = fit_normalizers(caches, table.files)
+    dataset = PatchDataset(caches, table.files, table.targets, FrontEnd(experiment([MFCC]).input, normalizers))
     assert dataset.short_clips == 1
-    x, _, clip = dataset[0]
+    x, _, clip, _ = dataset[0]
     assert clip == 0 and x.shape == (1, 128, 128)
     frames = caches[0].entries()["audio/short.wav"].shape[-1]
     assert frames < 128 and torch.all(x[0, :, frames:] == 0)  # padded after normalisation: the mean
+    # input.short_clip_pad: repeat fills the patch with the clip itself, from its first frame again
+    repeat = experiment([MFCC]).input.model_copy(update={"short_clip_pad": "repeat"})
+    repeated = PatchDataset(caches, table.files, table.targets, FrontEnd(repeat, normalizers))
+    y = repeated[0][0]
+    assert repeated.short_clips == 1 and torch.equal(y[0, :, :frames], x[0, :, :frames])
+    assert torch.equal(y[0, :, frames : 2 * frames], x[0, :, :frames])
+    assert torch.equal(y[0, :, 2 * frames :], x[0, :, : 128 - 2 * frames])
 
 
 def test_clip_probabilities_average_patches() -> None:

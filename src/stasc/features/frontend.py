@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from stasc.config import InputConfig
-from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, resize_patches
+from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, resize_patches, sound_shares
 from stasc.features.registry import FeatureTransform, build_transform
 
 
@@ -71,6 +71,19 @@ class FrontEnd(nn.Module):
                               pad=self.config.short_clip_pad)
             stacked.append(resize_patches(cut, self.config.patch_size).flatten(1, 2))  # W, V'·P, H, Wd
         return torch.stack(stacked, dim=2)
+
+    def patch_weights(self, spectrograms: Sequence[Tensor], mode: str) -> Tensor | None:
+        """``model.patch_weights`` of the patches :meth:`patches` cuts from ``spectrograms`` (as :meth:`spectrograms`
+        gives them, before any normalisation) → ``(W, V'·P)``: each patch's share of frames above the first feature's
+        dB floor under ``"sound"``; None (an equal mean) under ``"equal"``."""
+        if mode == "equal":
+            return None
+        if mode != "sound":
+            raise ValueError(f"patch weights must be 'equal' or 'sound', got {mode!r}")
+        shares = sound_shares(spectrograms[0], top_db=self.feature_transforms()[0].settings.top_db,
+                              width=self.config.patch_width, shift=self.config.patch_shift,
+                              pad=self.config.short_clip_pad)
+        return shares.flatten(1, 2)  # W, V'·P: the order patches() stacks them in
 
     def forward(self, views: Tensor) -> Tensor:
         """``views (W, V, samples)`` → ``(W, V'·P, C, H, Wd)``."""

@@ -76,6 +76,37 @@ def cut_patches(spectrogram: Tensor, *, width: int, shift: int, pad: str = "zero
     return torch.stack([spectrogram[..., s : s + width] for s in starts], dim=-3)
 
 
+# a frame is silent when its loudest row sits at the feature's dB floor; the margin absorbs float16 caches' rounding
+FLOOR_MARGIN_DB = 0.1
+
+
+def sounding_frames(spectrogram: Tensor, top_db: float) -> Tensor:
+    """``Tensor (..., rows, frames)`` of dB values floored ``top_db`` under each spectrogram's maximum (a view's, as
+    the features floor it) → ``(..., frames)`` float: 1 where a frame's loudest row is above that floor, else 0
+    (digital silence, or sound more than ``top_db`` under the loudest moment)."""
+    loudest = spectrogram.amax(-2)
+    floor = loudest.amax(-1, keepdim=True) - top_db
+    return (loudest > floor + FLOOR_MARGIN_DB).to(spectrogram.dtype)
+
+
+def sound_shares(spectrogram: Tensor, *, top_db: float, width: int, shift: int, pad: str = "zeros") -> Tensor:
+    """``Tensor (..., rows, frames)`` → ``(..., patches)``: each patch's share of sounding frames
+    (:func:`sounding_frames`), the patches cut as :func:`cut_patches` cuts them (a repeated short clip's repeats
+    count as themselves; zero padding counts as silence)."""
+    sounding = sounding_frames(spectrogram, top_db)[..., None, :]  # ..., 1, frames
+    return cut_patches(sounding, width=width, shift=shift, pad=pad).mean(-1).squeeze(-1)
+
+
+def weighted_mean(probabilities: Tensor, weights: Tensor | None) -> Tensor:
+    """``(P, K)`` patch probabilities → ``(K,)``: weighted by ``weights (P,)``; the plain mean where ``weights`` is
+    None or sums to zero (every patch silent)."""
+    if weights is None:
+        return probabilities.mean(0)
+    total = weights.sum()
+    return torch.where(total > 0, (weights[:, None] * probabilities).sum(0) / total.clamp_min(1e-12),
+                       probabilities.mean(0))
+
+
 def resize_patches(patches: Tensor, size: tuple[int, int]) -> Tensor:
     """Bilinear resize of the last two dims to ``size`` (rows, width); a no-op when equal."""
     if tuple(patches.shape[-2:]) == tuple(size):

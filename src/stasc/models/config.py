@@ -116,6 +116,11 @@ class ModelConfig(Section):
     - ``test_time_warps``: frequency-warp factors at which every evaluated or predicted patch is heard, their
       class probabilities averaged (:mod:`stasc.models.probabilities`); ``[1.0]`` = the patch as it is. Training
       is untouched; each factor costs one more forward pass.
+    - ``patch_weights``: how a clip's (or a prediction window's) patches combine into its probabilities. ``equal``:
+      the mean over its patches (SPEC §4); ``sound``: each patch counts by its share of frames above the first
+      feature's dB floor (``top_db`` under the view's loudest), so a patch of digital silence, such as the padding
+      that fills ESC's shorter recordings to 5 s, does not vote; a clip with no such frame falls back to ``equal``.
+      Training is untouched. Needs a first feature with frequency rows in dB (logmel or cqt).
     """
 
     in_channels: PositiveInt = 1
@@ -129,6 +134,7 @@ class ModelConfig(Section):
     members: PositiveInt = 1
     test_time_warps: Annotated[list[Annotated[float, Field(ge=0.5, le=2.0)]], Field(min_length=1)] = Field(
         default_factory=lambda: [1.0])
+    patch_weights: Literal["equal", "sound"] = "equal"
 
     @model_validator(mode="after")
     def _fits(self) -> ModelConfig:

@@ -42,15 +42,17 @@ def _views(cache: FeatureCache, names: Sequence[str], clip_norm: str) -> Iterato
         yield from clip_normalize(np.asarray(cache.load(name), dtype=np.float32), clip_norm)
 
 
-class PatchDataset(Dataset[tuple[Tensor, int, int]]):
-    """Every patch of every view of ``files``: item ``i`` → ``(x (C, H, W), target, clip)``.
+class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
+    """Every patch of every view of ``files``: item ``i`` → ``(x (C, H, W), target, clip, weight)``.
 
     ``clip`` is the position of the patch's clip in ``files``, used to average patch
-    probabilities into clip predictions.
+    probabilities into clip predictions, ``weight`` the patch's part in that average: 1, or under
+    ``patch_weights="sound"`` its share of frames above the first feature's dB floor (``model.patch_weights``).
     """
 
     def __init__(
         self, caches: Sequence[FeatureCache], files: Sequence[str], targets: Sequence[int], front_end: FrontEnd,
+        patch_weights: str = "equal",
     ) -> None:
         if len(caches) != front_end.n_features:
             raise ValueError(f"{len(caches)} feature caches for a front end of {front_end.n_features} features")
@@ -70,6 +72,7 @@ class PatchDataset(Dataset[tuple[Tensor, int, int]]):
         self.clip_mean = front_end.config.clip_norm == "mean"
         self._view_means: dict[tuple[int, int], list[np.ndarray]] = {}  # (clip, view) → per feature (R, 1)
         self.index, self.short_clips = self._build_index()
+        self.weights = self._patch_weights(patch_weights)
 
     def _build_index(self) -> tuple[np.ndarray, int]:
         """``(patches, 3)`` int64 rows of (clip, view, start), and how many clips are shorter than a patch."""
@@ -84,6 +87,18 @@ class PatchDataset(Dataset[tuple[Tensor, int, int]]):
                 for start in patch_starts(frames, width=self.width, shift=self.front_end.config.patch_shift):
                     rows.append((clip, view, start))
         return np.asarray(rows, dtype=np.int64).reshape(-1, 3), short
+
+    def _patch_weights(self, mode: str) -> np.ndarray:
+        """``(patches,)`` float32 in the index's order (clip, then view, then start)."""
+        if mode == "equal":
+            return np.ones(len(self.index), dtype=np.float32)
+        per_clip = []
+        for name in self.files:
+            first = torch.from_numpy(np.asarray(self.caches[0].load(name), dtype=np.float32))  # V, R, T
+            weights = self.front_end.patch_weights([first[None]], mode)
+            assert weights is not None  # "equal" returned above
+            per_clip.append(weights[0].numpy())
+        return np.concatenate(per_clip).astype(np.float32) if per_clip else np.zeros(0, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -101,17 +116,25 @@ class PatchDataset(Dataset[tuple[Tensor, int, int]]):
                                      for cache in self.caches]
         return self._view_means[key]
 
-    def __getitem__(self, item: int) -> tuple[Tensor, int, int]:
+    def __getitem__(self, item: int) -> tuple[Tensor, int, int, float]:
         clip, view, start = (int(v) for v in self.index[item])
         name = self.files[clip]
         windows = [cache.load(name)[view][:, start : start + self.width] for cache in self.caches]  # memory-mapped
         patch = self.front_end.cached_patch(windows, self._means(clip, view) if self.clip_mean else None)
-        return patch, int(self.targets[clip]), clip
+        return patch, int(self.targets[clip]), clip, float(self.weights[item])
 
 
-def clip_probabilities(patch_probs: Tensor, clips: Tensor, n_clips: int) -> Tensor:
-    """Mean of patch probabilities per clip (SPEC §4): ``(P, K)`` with clip ids ``(P,)`` → ``(n_clips, K)``."""
+def clip_probabilities(patch_probs: Tensor, clips: Tensor, n_clips: int, weights: Tensor | None = None) -> Tensor:
+    """Mean of patch probabilities per clip (SPEC §4): ``(P, K)`` with clip ids ``(P,)`` → ``(n_clips, K)``; with
+    ``weights (P,)`` (``model.patch_weights``) the weighted mean, and the plain one for a clip whose weights are
+    all 0."""
     sums = torch.zeros(n_clips, patch_probs.shape[1], dtype=patch_probs.dtype, device=patch_probs.device)
     sums.index_add_(0, clips, patch_probs)
     counts = torch.bincount(clips, minlength=n_clips).clamp_min(1).to(patch_probs.dtype)
-    return sums / counts[:, None]
+    means = sums / counts[:, None]
+    if weights is None:
+        return means
+    weights = weights.to(patch_probs.dtype)
+    weighted = torch.zeros_like(sums).index_add_(0, clips, patch_probs * weights[:, None])
+    totals = torch.zeros(n_clips, dtype=patch_probs.dtype, device=patch_probs.device).index_add_(0, clips, weights)
+    return torch.where(totals[:, None] > 0, weighted / totals.clamp_min(1e-12)[:, None], means)

@@ -161,7 +161,9 @@ def fit(
     normalizers = fit_normalizers(caches, files["fit"], max_clips=config.input.normalization_clips,
                                   seed=config.train.seed, clip_norm=config.input.clip_norm)
     front_end = FrontEnd(config.input, normalizers)
-    sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end)
+    # the patch weights of the clips scored (training patches are never weighed)
+    sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end,
+                               patch_weights="equal" if part == "fit" else config.model.patch_weights)
             for part in files if files[part]}
     if (offsets := config.offsets_only()) is not None:
         log.info("%s", offsets)

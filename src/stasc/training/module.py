@@ -56,6 +56,7 @@ class SceneClassifier(L.LightningModule):
         self._probs: list[Tensor] = []
         self._clips: list[Tensor] = []
         self._targets: list[Tensor] = []
+        self._weights: list[Tensor] = []
         self.last_clip_probs: Tensor | None = None  # (clips, K) of the last evaluation pass
         self.last_clip_targets: Tensor | None = None
         self.monitored: list[float] = []  # the monitored value of every epoch so far (for the selection window)
@@ -87,8 +88,8 @@ class SceneClassifier(L.LightningModule):
         # a different augmentation stream on every DDP rank, reproducible from the seed
         self._rng = np.random.default_rng([self.config.train.seed, self.global_rank])
 
-    def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y, _ = batch
+    def training_step(self, batch: tuple[Tensor, Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y, _, _ = batch
         members = self.config.model.members
         # each member of an average gets its own augmentation and mixup draw and its own loss: trained as if apart
         hard = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
@@ -114,26 +115,30 @@ class SceneClassifier(L.LightningModule):
             x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
         return x, targets
 
-    def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
-        x, y, clips = batch
+    def validation_step(self, batch: tuple[Tensor, Tensor, Tensor, Tensor], batch_idx: int) -> None:
+        x, y, clips, weights = batch
         self._probs.append(class_probabilities(self, x, self.config.model.test_time_warps))
         self._clips.append(clips)
         self._targets.append(y)
+        self._weights.append(weights)
 
     def on_validation_epoch_end(self) -> None:
         if not self._probs:
             return
         probs, clips, targets = torch.cat(self._probs), torch.cat(self._clips), torch.cat(self._targets)
-        self._probs, self._clips, self._targets = [], [], []
+        weights = torch.cat(self._weights)
+        self._probs, self._clips, self._targets, self._weights = [], [], [], []
         if self.trainer.world_size > 1:
             # every rank sees part of the patches (DistributedSampler may repeat a few to even out the
             # ranks, which shifts a clip mean negligibly); gather all before averaging per clip
             probs = cast(Tensor, self.all_gather(probs)).reshape(-1, probs.shape[-1])
             clips = cast(Tensor, self.all_gather(clips)).reshape(-1)
             targets = cast(Tensor, self.all_gather(targets)).reshape(-1)
+            weights = cast(Tensor, self.all_gather(weights)).reshape(-1)
         clips = clips.long()
         n_clips = int(clips.max()) + 1
-        clip_probs = clip_probabilities(probs, clips, n_clips)
+        equal = self.config.model.patch_weights == "equal"
+        clip_probs = clip_probabilities(probs, clips, n_clips, None if equal else weights)
         clip_targets = torch.zeros(n_clips, dtype=torch.long, device=targets.device)
         clip_targets.index_copy_(0, clips, targets.long())
         if self._fitting:
