@@ -94,7 +94,7 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
             return np.ones(len(self.index), dtype=np.float32)
         per_clip = []
         for name in self.files:
-            first = torch.from_numpy(np.asarray(self.caches[0].load(name), dtype=np.float32))  # V, R, T
+            first = torch.from_numpy(np.array(self.caches[0].load(name), dtype=np.float32))  # V, R, T (a copy)
             weights = self.front_end.patch_weights([first[None]], mode)
             assert weights is not None  # "equal" returned above
             per_clip.append(weights[0].numpy())
