@@ -152,7 +152,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # near the speech in a tightly trimmed clip and far below it in one with silence around the word, so the
         # pad means something different for each speaker's trimming; repeated, the patch holds only the recording.
         # The rule, fixed before the runs: adopt if the three-seed mean is above the preset's 87.21 % (86.12, 88.51,
-        # 87.01)
+        # 87.01). Result: 86.37 % (85.8, 88.9, 84.4): not adopted (`input.short_clip_pad` stays an option)
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
                     "short clips repeated", ("sample", merge(SAMPLE_FMIN_60, {"input": {"short_clip_pad": "repeat"}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),

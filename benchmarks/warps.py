@@ -93,6 +93,7 @@ def main() -> None:
     scorings = [(w, m) for w in args.warps for m in args.patch_weights]
     per_set: dict[Scoring, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in scorings}
     per_seed: dict[Scoring, list[float]] = {s: [] for s in scorings}
+    per_fold: dict[Scoring, list[list[float]]] = {s: [] for s in scorings}  # per seed: each split's accuracy
     for name in args.rows:
         for seeded in seeds_of(name)[: args.seeds]:
             folder = args.runs / slug(seeded)
@@ -101,21 +102,28 @@ def main() -> None:
             for scoring, splits in score_run(RunDir(folder), table, args.runs / "cache", args.part, scorings).items():
                 per_set[scoring].extend(splits)
                 per_seed[scoring].append(float(np.concatenate([c for c, _ in splits]).mean()))
+                per_fold[scoring].append([float(c.mean()) for c, _ in splits])
     results = {label(*s): {"warps": list(s[0]), "patch_weights": s[1],
                            "accuracy": float(np.concatenate([c for c, _ in v]).mean()),
                           "std_over_splits": float(np.std([c.mean() for c, _ in v])),
                           "log_loss": float(np.concatenate([ll for _, ll in v]).mean()),
-                           "per_seed": per_seed[s], "clip_predictions": int(sum(len(c) for c, _ in v))}
+                           "per_seed": per_seed[s], "per_split": per_fold[s],
+                           # each seed's spread over its splits, the sample std (as the accuracy tables' ± over folds)
+                           "split_std_per_seed": [float(np.std(f, ddof=1)) if len(f) > 1 else 0.0
+                                                  for f in per_fold[s]],
+                           "clip_predictions": int(sum(len(c) for c, _ in v))}
                for s, v in per_set.items()}
     where = "validation parts (no test fold was read)" if args.part == "validation" else \
         "test folds (to report a choice made on validation parts, never to make one)"
     lines = [f"# Test-time scoring (warps, patch weights) on {args.data}'s {where}", "",
              f"Runs: {', '.join(args.rows)} (seeds 0–{args.seeds - 1}), each split's last checkpoint; accuracy and "
              "log loss over every clip of every split and seed, std over splits.", "",
-             "| warps; patch weights | accuracy (%) | std over splits | log loss | per seed (%) | clip predictions |",
-             "|---|---|---|---|---|---|"]
+             "| warps; patch weights | accuracy (%) | std over splits | log loss | per seed (%) | "
+             "std over each seed's splits (sample) | clip predictions |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {row} | {100 * r['accuracy']:.2f} | {100 * r['std_over_splits']:.1f} | {r['log_loss']:.3f} | "
-              f"{', '.join(f'{100 * a:.2f}' for a in r['per_seed'])} | {r['clip_predictions']} |"
+              f"{', '.join(f'{100 * a:.2f}' for a in r['per_seed'])} | "
+              f"{', '.join(f'{100 * s:.1f}' for s in r['split_std_per_seed'])} | {r['clip_predictions']} |"
               for row, r in results.items()]
     lines += ["", f"machine: {platform.platform()}, torch {torch.__version__}", "", "![warps.png](warps.png)"]
     text = "\n".join(lines) + "\n"

@@ -239,3 +239,32 @@ def test_the_two_feature_cqt_mfcc_model_exports_from_both_features(
         with torch.no_grad():
             got = np.mean([module(features[0][v : v + 1], features[1][v : v + 1]).numpy() for v in range(3)], axis=0)
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+
+
+def test_an_export_weighs_patches_by_their_sound_as_the_predictor_does(tmp_path: Path) -> None:
+    # a real ESC-10 recording: one bark in digital silence; the graph must leave the silent patches out of the vote
+    from stasc.audio import load_views
+    from stasc.config import ExperimentConfig
+    from stasc.features.patches import Normalizer
+
+    dog = FSDD.parent / "esc10" / "audio" / "1-100032-A.ogg"
+    logmel = {"kind": "logmel", "sample_rate": 22050, "n_fft": 1024, "hop_length": 512, "n_mels": 32}
+    config = ExperimentConfig.parse({
+        "input": {"features": [logmel], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]},
+        "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3, "pooling": "mean",
+                  "head": "linear", "patch_weights": "sound"}})
+
+    class LevelAndContrast(torch.nn.Module):  # an untrained DCNN hears every patch alike; these logits differ
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 5.0 * torch.stack([x.mean((1, 2, 3)), x.std((1, 2, 3)), torch.zeros(len(x))], dim=-1)
+
+    norms = [Normalizer(np.full(32, -40.0), np.full(32, 20.0))]
+    predictor = Predictor(config, ["dog", "rain", "rooster"], norms, LevelAndContrast())  # type: ignore[arg-type]
+    export_model([predictor], tmp_path / "m.onnx", format="onnx", window_seconds=5.0)
+    window = load_views(dog, 22050)[None, :, : 5 * 22050]
+    expected = predictor.window_probabilities(window)[0]
+    got = OnnxModel(tmp_path / "m.onnx").window_probabilities(window)[0]
+    torch.testing.assert_close(got.float(), expected.float(), rtol=0, atol=TOLERANCE)
+    equal = Predictor(config.replaced(model=config.model.replaced(patch_weights="equal")), predictor.classes, norms,
+                      LevelAndContrast())  # type: ignore[arg-type]
+    assert (equal.window_probabilities(window)[0] - expected).abs().max() > 0.01  # the weights mattered

@@ -21,6 +21,7 @@ def warps(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 def test_a_warp_set_is_comma_separated_factors_each_in_range(warps) -> None:  # type: ignore[no-untyped-def]
     assert warps.warp_set("0.9,1,1.1") == (0.9, 1.0, 1.1)
     assert warps.label((1.0,)) == "none (1)" and warps.label((0.9, 1.0, 1.1)) == "0.9, 1, 1.1"
+    assert warps.label((1.0,), "sound") == "none (1); patches weighted by sound"
     for bad, problem in (("0.9;1.1", "comma-separated"), ("0.2,1", r"\[0.5, 2\]")):
         with pytest.raises(argparse.ArgumentTypeError, match=problem):
             warps.warp_set(bad)
@@ -34,14 +35,17 @@ def test_a_tuning_run_rescored_with_and_without_warps_on_fsdd_end_to_end(tmp_pat
                             capture_output=True, text=True)
     assert tuning.returncode == 0, tuning.stderr[-3000:]
     done = subprocess.run([sys.executable, str(BENCHMARKS / "warps.py"), "--data", "fsdd", "--runs", str(tmp_path),
-                           "--rows", variant, "--warps", "1", "0.9,1,1.1", "--out", str(tmp_path / "warps")],
+                           "--rows", variant, "--warps", "1", "0.9,1,1.1", "--patch-weights", "equal", "sound",
+                           "--out", str(tmp_path / "warps")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "warps" / "warps.json").read_text())
-    assert report["part"] == "validation" and set(report["scorings"]) == {"none (1)", "0.9, 1, 1.1"}
+    assert report["part"] == "validation" and set(report["scorings"]) == {
+        "none (1)", "0.9, 1, 1.1", "none (1); patches weighted by sound", "0.9, 1, 1.1; patches weighted by sound"}
     rows = report["scorings"].values()
     assert len({r["clip_predictions"] for r in rows}) == 1 and all(r["clip_predictions"] > 0 for r in rows)
     assert all(0 <= r["accuracy"] <= 1 and r["log_loss"] > 0 and len(r["per_seed"]) == 1 for r in rows)
+    assert all(len(r["per_split"]) == 1 and len(r["per_split"][0]) == 5 for r in rows)  # one seed, five splits
     assert "no test fold was read" in (tmp_path / "warps" / "warps.md").read_text()
     assert (tmp_path / "warps" / "warps.png").stat().st_size > 0
     missing = subprocess.run([sys.executable, str(BENCHMARKS / "warps.py"), "--data", "fsdd", "--runs", str(tmp_path),

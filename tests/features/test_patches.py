@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, patch_starts, resize_patches
+from stasc.features.patches import (
+    Normalizer,
+    clip_normalize,
+    cut_patches,
+    pad_to_width,
+    patch_starts,
+    resize_patches,
+    sound_shares,
+    sounding_frames,
+    weighted_mean,
+)
 
 
 def test_paper_patch_counts() -> None:
@@ -71,6 +81,42 @@ def test_pad_to_width_refuses_an_unknown_mode_and_an_empty_clip() -> None:
         pad_to_width(torch.rand(4, 10), 64, "reflect")
     with pytest.raises(ValueError, match="no frames"):
         pad_to_width(torch.rand(4, 0), 64, "repeat")
+
+
+def floored(db: torch.Tensor, top_db: float = 80.0) -> torch.Tensor:
+    """dB values floored ``top_db`` under their maximum, as the features floor them."""
+    return torch.maximum(db, db.amax() - top_db)
+
+
+def test_a_frame_sounds_when_its_loudest_row_is_above_the_floor() -> None:
+    db = torch.full((4, 6), -200.0)  # digital silence: every row on the floor once floored
+    db[:, 0] = 10.0  # the loudest moment sets the floor at -70
+    db[2, 1] = -69.0  # one row a dB above the floor is enough
+    db[:, 4] = -69.95  # within the margin of the floor: silence (float16 caches round by up to ~0.03 dB)
+    db[1, 5] = -20.0
+    assert sounding_frames(floored(db), 80.0).tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    # per spectrogram (per view): a quiet view's floor is its own
+    two_views = torch.stack([floored(db), floored(db - 30.0)])
+    assert sounding_frames(two_views, 80.0).tolist() == [[1.0, 1.0, 0.0, 0.0, 0.0, 1.0]] * 2
+
+
+def test_sound_shares_are_each_patch_s_sounding_frames() -> None:
+    db = torch.zeros(3, 10)
+    db[:, 5:] = -500.0  # the last 5 frames digital silence
+    shares = sound_shares(floored(db), top_db=80.0, width=4, shift=2)
+    assert patch_starts(10, width=4, shift=2) == [0, 2, 4, 6]
+    torch.testing.assert_close(shares, torch.tensor([1.0, 0.75, 0.25, 0.0]))
+    short = floored(torch.tensor([[0.0, 0.0, -500.0]]))  # shorter than a patch: padding counts as what it is
+    assert sound_shares(short, top_db=80.0, width=4, shift=2).tolist() == [0.5]  # 2 of 4: zeros are silence
+    assert sound_shares(short, top_db=80.0, width=4, shift=2, pad="repeat").tolist() == [0.75]  # 1, 1, 0, 1
+
+
+def test_weighted_mean_weighs_patches_and_falls_back_to_the_mean() -> None:
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    torch.testing.assert_close(weighted_mean(probs, torch.tensor([1.0, 0.0, 0.0])), probs[0])
+    torch.testing.assert_close(weighted_mean(probs, torch.tensor([0.5, 0.5, 0.0])), torch.tensor([0.55, 0.45]))
+    torch.testing.assert_close(weighted_mean(probs, torch.zeros(3)), probs.mean(0))  # every patch silent
+    torch.testing.assert_close(weighted_mean(probs, None), probs.mean(0))
 
 
 def test_resize_cqt_patch_to_square() -> None:

@@ -96,3 +96,14 @@ def test_warps_of_cepstral_rows_are_refused_and_so_is_nothing_else() -> None:
         load_experiment("mfcc", {"model": {"test_time_warps": [0.9, 1.0, 1.1]}})
     assert load_experiment("mfcc", {"model": {"test_time_warps": [1.0]}}).model.test_time_warps == [1.0]
     assert load_experiment("cqt-mfcc", {}).model.test_time_warps == [1.0]
+
+
+def test_sound_weights_need_a_first_feature_in_db_frequency_rows() -> None:
+    with pytest.raises(ConfigError, match=r"patch_weights 'sound' finds silent frames .* mfcc rows are cepstral"):
+        load_experiment("mfcc", {"model": {"patch_weights": "sound"}})
+    with pytest.raises(ConfigError, match=r"patch_weights"):
+        load_experiment("envsound", {"model": {"patch_weights": "loudest"}})
+    # cqt first (cqt-mfcc) hears silence on its dB rows; envsound weighs by sound, the paper presets do not
+    assert load_experiment("cqt-mfcc", {"model": {"patch_weights": "sound"}}).model.patch_weights == "sound"
+    assert load_experiment("envsound").model.patch_weights == "sound"
+    assert {load_experiment(name).model.patch_weights for name in ("mfcc", "cqt-mfcc-stap", "sample")} == {"equal"}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import SHARED_DATA
 from stasc.config import ExperimentConfig
 from stasc.data import open_dataset
 from stasc.extraction import extract
@@ -132,3 +133,55 @@ def test_training_patches_equal_the_predictors_inputs_for_a_whole_clip(cached, c
     for k, item in enumerate(items):
         # the cache holds the same float32 spectrogram; the prediction path recomputes it
         np.testing.assert_allclose(inputs[k, 0].numpy(), dataset[item][0][0].numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_clip_probabilities_weigh_patches_and_fall_back_to_the_mean() -> None:
+    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]])
+    clips = torch.tensor([0, 0, 1, 1])
+    weighted = clip_probabilities(probs, clips, 2, torch.tensor([0.75, 0.25, 0.0, 0.0]))
+    # clip 0 by its weights; clip 1's patches are all silent: the plain mean
+    torch.testing.assert_close(weighted, torch.tensor([[0.75, 0.25], [0.35, 0.65]]))
+
+
+class LevelAndContrast(torch.nn.Module):
+    """Logits ``(B, 3)`` from a patch's mean and standard deviation: a stand-in network whose patches differ."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 5.0 * torch.stack([x.mean((1, 2, 3)), x.std((1, 2, 3)), torch.zeros(len(x))], dim=-1)
+
+
+# a real ESC-10 recording of a dog: one bark at 2.2-2.6 s in digital silence (91 % of its 5 s), as ESC pads sources
+DOG = SHARED_DATA / "esc10" / "audio" / "1-100032-A.ogg"
+SMALL_LOGMEL = parse_feature({"kind": "logmel", "sample_rate": 22050, "n_fft": 1024, "hop_length": 512, "n_mels": 32})
+
+
+def test_sound_weights_score_the_clip_the_same_in_cross_validation_and_prediction(tmp_path: Path) -> None:
+    (tmp_path / "meta.csv").write_text(f"filename,label\n{DOG},dog\n")
+    table = open_dataset(tmp_path / "meta.csv")
+    extract(table, SMALL_LOGMEL, tmp_path / "cache", progress=False)
+    caches = [FeatureCache(tmp_path / "cache", SMALL_LOGMEL)]
+    config = ExperimentConfig.parse({
+        "input": {"features": [SMALL_LOGMEL], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]},
+        "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3, "pooling": "mean",
+                  "head": "linear", "patch_weights": "sound"}})
+    norms = fit_normalizers(caches, table.files)
+    front = FrontEnd(config.input, norms)
+    weighed = PatchDataset(caches, table.files, [0], front, patch_weights="sound")
+    equal = PatchDataset(caches, table.files, [0], front)
+    assert np.all(equal.weights == 1.0) and weighed.weights.shape == equal.weights.shape == (len(equal),)
+    # the patches over the bark vote by their share of it; those of silence alone (the first and last) do not
+    assert weighed.weights.max() >= 0.5 and weighed.weights[0] == weighed.weights[-1] == 0.0
+    assert weighed[len(weighed) - 1][3] == 0.0 and equal[len(equal) - 1][3] == 1.0
+    # an untrained DCNN hears every patch alike; this one's classes follow the patch's level and contrast
+    network = LevelAndContrast()
+    predictor = Predictor(config, ["dog", "rain", "rooster"], norms, network)  # type: ignore[arg-type]
+    with torch.no_grad():
+        patch_probs = network(torch.stack([weighed[i][0] for i in range(len(weighed))])).softmax(-1)
+    clips = torch.zeros(len(weighed), dtype=torch.long)
+    scored = clip_probabilities(patch_probs, clips, 1, torch.from_numpy(weighed.weights))[0]
+    from stasc.audio import load_views
+
+    predicted = predictor.window_probabilities(load_views(DOG, 22050)[None])[0]
+    # the cache holds the same float32 spectrogram the prediction path recomputes
+    torch.testing.assert_close(predicted, scored, rtol=0, atol=1e-4)
+    assert (scored - clip_probabilities(patch_probs, clips, 1)[0]).abs().max() > 1e-3  # the weights mattered
