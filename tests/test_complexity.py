@@ -51,4 +51,6 @@ def test_stasc_info_describes_a_preset_and_refuses_nothing_to_describe(capsys: p
     assert main(["info", "--preset", "mfcc-stap-mixup"]) == 0
     out = capsys.readouterr().out
     assert "MACs per patch: 3,525,600,522" in out and "parameter memory" in out
+    assert '"patch_weights": "equal"' in out  # how a clip's patches combine, as every other scoring setting
+    assert main(["info", "--preset", "envsound"]) == 0 and '"patch_weights": "sound"' in capsys.readouterr().out
     assert main(["info"]) == 2

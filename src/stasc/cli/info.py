@@ -46,7 +46,7 @@ def describe_config(config: ExperimentConfig, weights: Any = None) -> dict[str, 
                   "mono_views": spec.mono_views, "clip_norm": spec.clip_norm},
         "network": {"pooling": config.model.pooling.to_dict(), "head": config.model.head,
                     "width_multiplier": config.model.width_multiplier, "members": config.model.members,
-                    "test_time_warps": config.model.test_time_warps},
+                    "test_time_warps": config.model.test_time_warps, "patch_weights": config.model.patch_weights},
         "complexity": model_complexity(config, weights).to_dict(),
     }
 
