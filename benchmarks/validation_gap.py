@@ -43,8 +43,9 @@ from warps import score_run
 def run_gap(run: RunDir, table, cache: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The run's last models on its validation parts and on its test folds: accuracy over all their clips."""
     config = load_experiment(run.config)
-    warps = tuple(config.model.test_time_warps)  # scored as the run's model scores (its own test-time warps)
-    scored = {part: score_run(run, table, cache, part, [warps])[warps] for part in ("validation", "test")}
+    # scored as the run's model scores: its own test-time warps and patch weights
+    scoring = (tuple(config.model.test_time_warps), config.model.patch_weights)
+    scored = {part: score_run(run, table, cache, part, [scoring])[scoring] for part in ("validation", "test")}
     correct = {part: np.concatenate([c for c, _ in splits]) for part, splits in scored.items()}
     accuracy = {part: float(c.mean()) for part, c in correct.items()}
     return {"validation_part": config.train.validation_part, "splits": len(run.finished_splits()),
