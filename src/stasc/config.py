@@ -46,8 +46,11 @@ class InputConfig(Section):
     normalization_clips: PositiveInt | None = 2000
     # not in the paper. "mean": subtract each clip's (at prediction, each window's) per-coefficient
     # mean over time, per view, before the training-set normalisation (cepstral mean normalisation):
-    # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD
-    clip_norm: Literal["none", "mean"] = "none"
+    # removes a recording's fixed channel and loudness colouring; it helps across speakers on FSDD.
+    # "meanstd": then divide by the clip's spread over all its rows and frames (one number per view), so a
+    # recording with a high noise floor or tight trimming (a small dynamic range) reaches the network as
+    # contrasted as any other
+    clip_norm: Literal["none", "mean", "meanstd"] = "none"
     # how a clip shorter than one patch fills the patch. "zeros": the normalised spectrogram's mean (zero after the
     # normaliser) after its end, as the paper's fixed-length clips never needed; "repeat": the clip again (and again)
     # after itself, so the patch holds only the recording and no level that depends on how tightly it was trimmed
@@ -100,8 +103,8 @@ class AugmentConfig(Section):
     - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
 
-    Gain and equaliser act on the normalised patch; under ``input.clip_norm: mean``, which removes a real gain or
-    static filter from every clip, they are only random per-row offsets, a regulariser (training says so:
+    Gain and equaliser act on the normalised patch; under ``input.clip_norm: mean`` (or ``meanstd``), which removes
+    a real gain or static filter from every clip, they are only random per-row offsets, a regulariser (training says so:
     :meth:`ExperimentConfig.offsets_only`).
     """
 
@@ -232,9 +235,10 @@ class ExperimentConfig(Section):
         augment = self.augment
         shifted = [f"augment.{name}" for name, on in (("gain_db", augment.gain_db > 0),
                                                        ("filter_db", augment.filter_db > 0)) if on]
-        if self.input.clip_norm != "mean" or not shifted:
+        if self.input.clip_norm == "none" or not shifted:
             return None
-        return (f"{' and '.join(shifted)} with input.clip_norm 'mean': the clip normalisation removes any real gain "
+        return (f"{' and '.join(shifted)} with input.clip_norm '{self.input.clip_norm}': the clip normalisation "
+                "removes any real gain "
                 "or static equalisation, so these only add random per-row offsets that evaluation never sees "
                 "(a regulariser, not robustness to level or microphone)")
 

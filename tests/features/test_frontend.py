@@ -10,7 +10,14 @@ import torch
 from stasc.audio import load_views
 from stasc.config import InputConfig
 from stasc.features.frontend import FrontEnd
-from stasc.features.patches import Normalizer, clip_normalize, cut_patches, patch_starts, resize_patches
+from stasc.features.patches import (
+    Normalizer,
+    clip_normalize,
+    clip_statistics,
+    cut_patches,
+    patch_starts,
+    resize_patches,
+)
 
 
 def normalizers_for(config: InputConfig, seed: int = 0) -> list[Normalizer]:
@@ -29,7 +36,7 @@ SMALL_MFCC = {"kind": "mfcc", "sample_rate": 8000, "n_fft": 256, "hop_length": 6
 SMALL_LOGMEL = {"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64, "n_mels": 40}
 
 
-@pytest.mark.parametrize("clip_norm", ["none", "mean"])
+@pytest.mark.parametrize("clip_norm", ["none", "mean", "meanstd"])
 def test_forward_is_the_composition_of_the_steps(clip_norm: str) -> None:
     config = InputConfig.parse({"features": [SMALL_MFCC], "patch_width": 32, "patch_shift": 8,
                                 "patch_size": [24, 32], "clip_norm": clip_norm})
@@ -51,7 +58,7 @@ def test_forward_is_the_composition_of_the_steps(clip_norm: str) -> None:
     torch.testing.assert_close(front.normalize(0, spectrogram), (spectrogram - front.mean_0) / front.std_0)
 
 
-@pytest.mark.parametrize("clip_norm", ["none", "mean"])
+@pytest.mark.parametrize("clip_norm", ["none", "mean", "meanstd"])
 @pytest.mark.parametrize(("samples", "pad"), [(8000, "zeros"), (1500, "zeros"), (1500, "repeat")])
 def test_a_cached_patch_equals_the_patch_forward_cuts(clip_norm: str, samples: int, pad: str) -> None:
     # two stacked features of 20 and 40 rows, both resized to 24; 1500 samples: 24 frames, shorter than a patch
@@ -65,11 +72,11 @@ def test_a_cached_patch_equals_the_patch_forward_cuts(clip_norm: str, samples: i
     starts = patch_starts(frames, width=32, shift=8)
     assert forward.shape == (3 * len(starts), 2, 24, 32)
     for view in range(3):
-        # the whole view's row means, as the training dataset reads them once per view
-        means = [c[view].mean(-1, keepdims=True) for c in cached] if clip_norm == "mean" else None
+        # the whole view's clip statistics, as the training dataset reads them once per view
+        statistics = [clip_statistics(c[view], clip_norm) for c in cached] if clip_norm != "none" else None
         for p, start in enumerate(starts):
             windows = [c[view][:, start : start + 32] for c in cached]  # ≤ 32 frames: the short clip's is shorter
-            patch = front.cached_patch(windows, means)
+            patch = front.cached_patch(windows, statistics)
             assert patch.shape == (2, 24, 32)
             # float32: the mean over the whole view is the same number, subtracted before instead of
             # inside the normaliser's division (measured ≤ 1e-6)

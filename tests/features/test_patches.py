@@ -9,6 +9,7 @@ import torch
 from stasc.features.patches import (
     Normalizer,
     clip_normalize,
+    clip_statistics,
     cut_patches,
     pad_to_width,
     patch_starts,
@@ -140,8 +141,34 @@ def test_clip_normalize_removes_each_rows_mean_over_time() -> None:
     torch.testing.assert_close(out.diff(dim=-1), spec.diff(dim=-1))  # only a per-row offset
     np.testing.assert_allclose(clip_normalize(spec.numpy(), "mean"), out.numpy())
     assert clip_normalize(spec, "none") is spec
-    with pytest.raises(ValueError, match="'none' or 'mean', got 'max'"):
+    with pytest.raises(ValueError, match="one of 'none', 'mean', 'meanstd', got 'max'"):
         clip_normalize(spec, "max")
+
+
+def test_clip_normalize_meanstd_gives_every_clip_one_dynamic_range() -> None:
+    # two views of one clip: the second is the first with half its contrast (a higher noise floor, say) and a
+    # level of its own; after "meanstd" both are the same, each row centred and the whole view of spread 1
+    spec = torch.randn(4, 50, dtype=torch.float64) * 10 + torch.arange(4.0, dtype=torch.float64)[:, None]
+    views = torch.stack([spec, spec / 2 - 30])
+    out = clip_normalize(views, "meanstd")
+    torch.testing.assert_close(out[0], out[1])
+    torch.testing.assert_close(out.mean(-1), torch.zeros(2, 4, dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(out.square().mean((-2, -1)), torch.ones(2, dtype=torch.float64))
+    # the shape of each row over time is kept: only a per-row offset and one scale per view
+    centred = views - views.mean(-1, keepdim=True)
+    ratio = out / centred
+    torch.testing.assert_close(ratio, ratio[:, :1, :1].expand_as(ratio))
+    np.testing.assert_allclose(clip_normalize(views.numpy(), "meanstd"), out.numpy())
+    shift, scale = clip_statistics(views.numpy(), "meanstd")
+    assert shift.shape == (2, 4, 1) and scale.shape == (2, 1, 1)
+    np.testing.assert_allclose((views.numpy() - shift) / scale, out.numpy())
+
+
+def test_clip_normalize_meanstd_leaves_a_constant_clip_at_zero() -> None:
+    flat = torch.full((2, 3, 20), -80.0)  # all at the dB floor: no spread to divide by
+    out = clip_normalize(flat, "meanstd")
+    assert torch.isfinite(out).all() and (out == 0).all()
+    assert np.isfinite(clip_normalize(flat.numpy(), "meanstd")).all()
 
 
 def test_normalizer_fits_per_row_over_every_array_and_round_trips() -> None:

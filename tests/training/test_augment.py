@@ -296,6 +296,8 @@ def test_gain_and_equaliser_under_clip_mean_normalisation_are_said_to_be_offsets
     assert re.match(r"augment.gain_db and augment.filter_db with input.clip_norm 'mean'.*random per-row offsets",
                     both.offsets_only() or "")
     assert load_experiment("envsound", {}).offsets_only() is None  # no clip normalisation: a gain is a gain
+    scaled = load_experiment("sample", {"input": {"clip_norm": "meanstd"}})  # the same shift, then one scale
+    assert (scaled.offsets_only() or "").startswith("augment.filter_db with input.clip_norm 'meanstd'")
     assert load_experiment("sample", {"augment": {"filter_db": 0}}).offsets_only() is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -115,7 +115,7 @@ def test_clip_probabilities_average_patches() -> None:
     torch.testing.assert_close(clip_probabilities(probs, clips, 2), torch.tensor([[0.5, 0.5], [0.35, 0.65]]))
 
 
-@pytest.mark.parametrize("clip_norm", ["none", "mean"])
+@pytest.mark.parametrize("clip_norm", ["none", "mean", "meanstd"])
 def test_training_patches_equal_the_predictors_inputs_for_a_whole_clip(cached, clip_norm: str) -> None:
     table, caches = cached
     norms = fit_normalizers(caches[1:], table.files, clip_norm=clip_norm)

@@ -109,15 +109,20 @@ class FrontEnd(nn.Module):
         """An offset ``(R, 1)`` in the feature's units as the normaliser maps it (divided by the row std)."""
         return offset / getattr(self, f"std_{feature}").to(offset.dtype).cpu()
 
-    def cached_patch(self, windows: Sequence[np.ndarray], view_means: Sequence[np.ndarray] | None) -> Tensor:
+    def cached_patch(self, windows: Sequence[np.ndarray],
+                     clip_statistics: Sequence[tuple[np.ndarray, np.ndarray]] | None) -> Tensor:
         """One training patch ``(C, H, Wd)`` from each feature's cached window ``(R, ≤ width)``;
-        ``view_means`` are the whole view's row means ``(R, 1)`` when ``clip_norm`` is ``mean``
-        (a training clip is normalised over all of itself, as a prediction window is)."""
+        ``clip_statistics`` are the whole view's ``(shift (R, 1), scale (1, 1))`` of
+        :func:`~stasc.features.patches.clip_statistics` when ``clip_norm`` is not ``none`` (a training clip is
+        normalised over all of itself, as a prediction window is)."""
         channels = []
         for c, window in enumerate(windows):
             patch = torch.from_numpy(np.array(window, dtype=np.float32))  # a copy: the cache is read-only
-            if view_means is not None:
-                patch = patch - torch.from_numpy(view_means[c])
+            if clip_statistics is not None:
+                shift, scale = clip_statistics[c]
+                patch = patch - torch.from_numpy(shift)
+                if self.config.clip_norm != "mean":  # as clip_normalize: "mean" only subtracts
+                    patch = patch / torch.from_numpy(scale)
             patch = pad_to_width(self.normalize(c, patch), self.config.patch_width, self.config.short_clip_pad)
             channels.append(resize_patches(patch, self.config.patch_size))
         return torch.stack(channels)

@@ -19,6 +19,45 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+CLIP_NORMS = ("none", "mean", "meanstd")
+# the least scale "meanstd" divides by: a clip at one constant level (all at the dB floor) has no spread, and its
+# mean-removed rows are 0 whatever they are divided by
+CLIP_SCALE_FLOOR = 1e-5
+
+
+@overload
+def clip_statistics(spectrogram: Tensor, mode: str) -> tuple[Tensor, Tensor]: ...
+
+
+@overload
+def clip_statistics(spectrogram: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def clip_statistics(spectrogram: Tensor | np.ndarray, mode: str) -> tuple[Tensor | np.ndarray, Tensor | np.ndarray]:
+    """The clip normalisation of ``spectrogram (..., R, T)`` as ``(shift (..., R, 1), scale (..., 1, 1))``, so that
+    :func:`clip_normalize` is ``(spectrogram - shift) / scale``. ``"mean"``: each row's mean over time, scale 1;
+    ``"meanstd"``: the same shift, and the scale is the spread (root mean square) of the mean-removed rows over all
+    rows and frames, so every clip reaches the network with one dynamic range; ``"none"``: 0 and 1."""
+    if mode not in CLIP_NORMS:
+        raise ValueError(f"clip normalisation must be one of {', '.join(map(repr, CLIP_NORMS))}, got {mode!r}")
+    if isinstance(spectrogram, np.ndarray):
+        if mode == "none":
+            return np.zeros((*spectrogram.shape[:-1], 1), spectrogram.dtype), np.ones(
+                (*spectrogram.shape[:-2], 1, 1), spectrogram.dtype)
+        shift = spectrogram.mean(-1, keepdims=True)
+        if mode == "mean":
+            return shift, np.ones((*spectrogram.shape[:-2], 1, 1), spectrogram.dtype)
+        spread = np.sqrt(np.square(spectrogram - shift).mean((-2, -1), keepdims=True))
+        return shift, np.maximum(spread, CLIP_SCALE_FLOOR).astype(spectrogram.dtype)
+    if mode == "none":
+        return spectrogram.new_zeros((*spectrogram.shape[:-1], 1)), spectrogram.new_ones(
+            (*spectrogram.shape[:-2], 1, 1))
+    shift = spectrogram.mean(-1, keepdim=True)
+    if mode == "mean":
+        return shift, spectrogram.new_ones((*spectrogram.shape[:-2], 1, 1))
+    spread = (spectrogram - shift).square().mean((-2, -1), keepdim=True).sqrt()
+    return shift, spread.clamp_min(CLIP_SCALE_FLOOR)
+
 
 @overload
 def clip_normalize(spectrogram: Tensor, mode: str) -> Tensor: ...
@@ -29,14 +68,13 @@ def clip_normalize(spectrogram: np.ndarray, mode: str) -> np.ndarray: ...
 
 
 def clip_normalize(spectrogram: Tensor | np.ndarray, mode: str) -> Tensor | np.ndarray:
-    """``mode`` ``"mean"``: subtract the per-row mean over time (the last axis); ``"none"``: as is."""
+    """``mode`` ``"mean"``: subtract the per-row mean over time (the last axis); ``"meanstd"``: then divide by the
+    clip's spread (:func:`clip_statistics`); ``"none"``: as is."""
     if mode == "none":
         return spectrogram
-    if mode != "mean":
-        raise ValueError(f"clip normalisation must be 'none' or 'mean', got {mode!r}")
-    if isinstance(spectrogram, np.ndarray):
-        return spectrogram - spectrogram.mean(-1, keepdims=True)
-    return spectrogram - spectrogram.mean(-1, keepdim=True)
+    shift, scale = clip_statistics(spectrogram, mode)  # refuses an unknown mode
+    # "mean" subtracts only, so its inputs stay bit for bit what they were before "meanstd" existed
+    return spectrogram - shift if mode == "mean" else (spectrogram - shift) / scale
 
 
 def patch_starts(n_frames: int, *, width: int, shift: int) -> list[int]:

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from stasc.features.cache import FeatureCache
 from stasc.features.frontend import FrontEnd
-from stasc.features.patches import Normalizer, clip_normalize, patch_starts
+from stasc.features.patches import Normalizer, clip_normalize, clip_statistics, patch_starts
 
 
 def fit_normalizers(
@@ -69,8 +69,9 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
         self.targets = np.asarray(targets, dtype=np.int64)
         self.front_end = front_end
         self.width = front_end.config.patch_width
-        self.clip_mean = front_end.config.clip_norm == "mean"
-        self._view_means: dict[tuple[int, int], list[np.ndarray]] = {}  # (clip, view) → per feature (R, 1)
+        self.clip_norm = front_end.config.clip_norm
+        # (clip, view) → per feature (shift (R, 1), scale (1, 1))
+        self._view_statistics: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
         self.index, self.short_clips = self._build_index()
         self.weights = self._patch_weights(patch_weights)
 
@@ -107,20 +108,22 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
     def n_clips(self) -> int:
         return len(self.files)
 
-    def _means(self, clip: int, view: int) -> list[np.ndarray]:
-        # read once per view, not once per patch (a TAU view has 11 patches); ~22 MB for all of TAU
+    def _statistics(self, clip: int, view: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        # the clip normalisation of the whole view, read once per view, not once per patch (a TAU view has 11
+        # patches); ~22 MB for all of TAU
         key = (clip, view)
-        if key not in self._view_means:
+        if key not in self._view_statistics:
             name = self.files[clip]
-            self._view_means[key] = [np.asarray(cache.load(name)[view], dtype=np.float32).mean(-1, keepdims=True)
-                                     for cache in self.caches]
-        return self._view_means[key]
+            self._view_statistics[key] = [
+                clip_statistics(np.asarray(cache.load(name)[view], dtype=np.float32), self.clip_norm)
+                for cache in self.caches]
+        return self._view_statistics[key]
 
     def __getitem__(self, item: int) -> tuple[Tensor, int, int, float]:
         clip, view, start = (int(v) for v in self.index[item])
         name = self.files[clip]
         windows = [cache.load(name)[view][:, start : start + self.width] for cache in self.caches]  # memory-mapped
-        patch = self.front_end.cached_patch(windows, self._means(clip, view) if self.clip_mean else None)
+        patch = self.front_end.cached_patch(windows, self._statistics(clip, view) if self.clip_norm != "none" else None)
         return patch, int(self.targets[clip]), clip, float(self.weights[item])
 
 
