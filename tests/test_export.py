@@ -54,6 +54,26 @@ def test_onnx_matches_pytorch_on_real_clips(checkpoint: Path, tmp_path: Path) ->
             np.testing.assert_allclose(y.probabilities, x.probabilities, rtol=0, atol=TOLERANCE)
 
 
+def test_onnx_matches_pytorch_under_meanstd_clip_normalisation(tmp_path: Path) -> None:
+    # the clip's spread is computed inside the graph from its own spectrogram, as the Predictor does per window
+    data = fsdd_subset(tmp_path, 3)
+    assert main(["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5",
+                 "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
+                 "--set", "input.clip_norm=meanstd"]) == 0
+    best = RunDir(tmp_path / "run").split("fold-0").best
+    reference = Predictor.from_checkpoint(best)
+    assert reference.config.input.clip_norm == "meanstd"
+    export_model(model_predictors(best), tmp_path / "m.onnx", format="onnx", window_seconds=WINDOW)
+    exported = OnnxModel(tmp_path / "m.onnx")
+    for clip in _clips():
+        a = reference.predict_file(clip, window_seconds=WINDOW, hop_seconds=HOP)
+        b = exported.predict_file(clip, window_seconds=WINDOW, hop_seconds=HOP)
+        assert len(a.windows) == len(b.windows) > 1
+        for x, y in zip(a.windows, b.windows):
+            np.testing.assert_allclose(y.probabilities, x.probabilities, rtol=0, atol=TOLERANCE)
+
+
 def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
     report = export_model(model_predictors(checkpoint), tmp_path / "m.pt", format="torchscript", window_seconds=WINDOW)
     reference = Predictor.from_checkpoint(checkpoint)
