@@ -269,6 +269,17 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # committed before they ran as accuracy.py "envsound with 128 bands": 89.7 +- 0.6 % against 89.9 +- 0.7 at 64
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands", ("envsound", merge(ENV_DROPOUT, full_band(128, freq_max_width=16)))),
+        # 2026-12-07 (ninth session): the preset (its patches weighted by sound since that evening) trained without
+        # its patches of digital silence (`train.silent_patches: drop`): a fifth of ESC-10's clips are over a quarter
+        # silence, and a 3-s window of nothing is trained with the clip's label. The preset's figure comes from
+        # benchmarks/warps.py --patch-weights sound (each split's last checkpoint on its whole-fold validation part),
+        # so the variant is scored by the same instrument. The rule, fixed before the runs (--validation-part fold):
+        # seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.25 %); adopt if the three-seed mean is above the
+        # preset's 90.83 % (90.25, 90.25, 92.00)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on",
+                    ("envsound", merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16), {
+                        "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}})))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

@@ -174,6 +174,10 @@ class TrainConfig(Section):
     validation_part: Literal["groups", "fold"] = "groups"
     monitor: Literal["val_acc", "val_loss"] = "val_acc"
     selection_window: PositiveInt = 1
+    # not in the paper. "drop": a training patch with no frame above the first feature's dB floor (digital silence,
+    # as ESC pads its short sources with; the floor of model.patch_weights 'sound') is not trained on, since it
+    # would teach the clip's label to silence; a clip whose every patch is silent keeps them all. "keep": every patch
+    silent_patches: Literal["keep", "drop"] = "keep"
 
     @model_validator(mode="after")
     def _selection_needs_clips(self) -> TrainConfig:
@@ -225,6 +229,10 @@ class ExperimentConfig(Section):
             raise ValueError(f"model.patch_weights 'sound' finds silent frames at the dB floor of the first feature's "
                              f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
                              "feature first, or use patch_weights 'equal')")
+        if self.train.silent_patches == "drop" and not first.rows_are_frequencies:
+            raise ValueError(f"train.silent_patches 'drop' finds silent frames at the dB floor of the first feature's "
+                             f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
+                             "feature first, or use silent_patches 'keep')")
         return self
 
     def offsets_only(self) -> str | None:

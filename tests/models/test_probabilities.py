@@ -107,3 +107,10 @@ def test_sound_weights_need_a_first_feature_in_db_frequency_rows() -> None:
     assert load_experiment("cqt-mfcc", {"model": {"patch_weights": "sound"}}).model.patch_weights == "sound"
     assert load_experiment("envsound").model.patch_weights == "sound"
     assert {load_experiment(name).model.patch_weights for name in ("mfcc", "cqt-mfcc-stap", "sample")} == {"equal"}
+
+
+def test_dropping_silent_training_patches_needs_a_first_feature_in_db_frequency_rows() -> None:
+    with pytest.raises(ConfigError, match=r"silent_patches 'drop' finds silent frames .* mfcc rows are cepstral"):
+        load_experiment("mfcc", {"train": {"silent_patches": "drop"}})
+    assert load_experiment("envsound", {"train": {"silent_patches": "drop"}}).train.silent_patches == "drop"
+    assert {load_experiment(name).train.silent_patches for name in ("mfcc", "envsound", "sample")} == {"keep"}

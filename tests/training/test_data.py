@@ -185,3 +185,31 @@ def test_sound_weights_score_the_clip_the_same_in_cross_validation_and_predictio
     # the cache holds the same float32 spectrogram the prediction path recomputes
     torch.testing.assert_close(predicted, scored, rtol=0, atol=1e-4)
     assert (scored - clip_probabilities(patch_probs, clips, 1)[0]).abs().max() > 1e-3  # the weights mattered
+
+
+def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_own(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    # the dog's bark in its digital silence, and 5 s of nothing at all
+    sf.write(tmp_path / "silence.wav", np.zeros(5 * 22050, dtype=np.float32), 22050)
+    (tmp_path / "meta.csv").write_text(f"filename,label\n{DOG},dog\n{tmp_path / 'silence.wav'},rain\n")
+    table = open_dataset(tmp_path / "meta.csv")
+    extract(table, SMALL_LOGMEL, tmp_path / "cache", progress=False)
+    caches = [FeatureCache(tmp_path / "cache", SMALL_LOGMEL)]
+    config = ExperimentConfig.parse({
+        "input": {"features": [SMALL_LOGMEL], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]}})
+    front = FrontEnd(config.input, fit_normalizers(caches, table.files))
+    every = PatchDataset(caches, table.files, [0, 1], front)
+    sounding = PatchDataset(caches, table.files, [0, 1], front, drop_silent=True)
+    shares = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound").weights
+    dog = every.index[:, 0] == 0
+    # the dog keeps exactly its patches over the bark; the silent clip keeps all of its own (none would leave it
+    # unheard), and each kept item is the same patch as before
+    assert 0 < (shares[dog] > 0).sum() < dog.sum()
+    assert sounding.silent_dropped == int((shares[dog] == 0).sum())
+    assert len(sounding) == len(every) - sounding.silent_dropped
+    np.testing.assert_array_equal(sounding.index[sounding.index[:, 0] == 0], every.index[dog][shares[dog] > 0])
+    np.testing.assert_array_equal(sounding.index[sounding.index[:, 0] == 1], every.index[~dog])
+    kept = np.flatnonzero(dog & (shares > 0))[0]
+    torch.testing.assert_close(sounding[0][0], every[int(kept)][0])
+    assert np.all(sounding.weights == 1.0)  # the training patches that stay are not weighed

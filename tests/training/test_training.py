@@ -398,3 +398,34 @@ def test_envsound_scores_a_silence_padded_test_clip_in_cv_as_predict_does(tmp_pa
     spectrograms = predictor.front_end.spectrograms(load_views(dog, predictor.sample_rate)[None])
     weights = predictor.patch_weights(spectrograms)
     assert weights is not None and weights[0] > 0 and weights[1:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_training_leaves_out_the_silent_patches_of_esc10_when_asked_and_says_how_many(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    # 1-110389-A: a bark in its first 0.6 s, then digital silence (three of its four 3-s patches hold nothing), on
+    # the training side of test fold 2
+    data = esc_subset(tmp_path, 1, folds="12")
+    rows = list(csv.DictReader(data.open()))
+    dog = str(ESC10 / "audio" / "1-110389-A.ogg")
+    if dog not in {r["filename"] for r in rows}:
+        rows.append({**rows[0], "filename": dog, "label": "dog", "fold": "1", "group": "110389"})
+    with data.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    common = ["train", "--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"), "--fold", "2",
+              "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
+              "--set", "model.members=1", "--set", "train.precision=32-true"]
+    with caplog.at_level(logging.INFO, logger="stasc"):
+        assert main([*common, "--out", str(tmp_path / "drop"), "--set", "train.silent_patches=drop"]) == 0
+    said = [r.getMessage() for r in caplog.records if "train.silent_patches 'drop'" in r.getMessage()]
+    assert len(said) == 1, said
+    dropped, total = (int(n) for n in said[0].split(": ")[1].split(" training")[0].split(" of "))
+    assert 0 < dropped < total  # the dog's patches of silence at least, and not the sounding ones
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="stasc"):
+        assert main([*common, "--out", str(tmp_path / "keep")]) == 0
+    assert not any("silent_patches" in r.getMessage() for r in caplog.records)  # the default keeps every patch
+    assert yaml.safe_load((tmp_path / "drop" / "config.yaml").read_text())["train"]["silent_patches"] == "drop"

@@ -48,11 +48,14 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
     ``clip`` is the position of the patch's clip in ``files``, used to average patch
     probabilities into clip predictions, ``weight`` the patch's part in that average: 1, or under
     ``patch_weights="sound"`` its share of frames above the first feature's dB floor (``model.patch_weights``).
+    ``drop_silent`` leaves out the patches with no such frame (``train.silent_patches: drop``), except for a clip
+    with no other.
     """
 
     def __init__(
         self, caches: Sequence[FeatureCache], files: Sequence[str], targets: Sequence[int], front_end: FrontEnd,
         patch_weights: str = "equal",
+        drop_silent: bool = False,
     ) -> None:
         if len(caches) != front_end.n_features:
             raise ValueError(f"{len(caches)} feature caches for a front end of {front_end.n_features} features")
@@ -74,6 +77,7 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
         self._view_statistics: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
         self.index, self.short_clips = self._build_index()
         self.weights = self._patch_weights(patch_weights)
+        self.silent_dropped = self._drop_silent(patch_weights) if drop_silent else 0
 
     def _build_index(self) -> tuple[np.ndarray, int]:
         """``(patches, 3)`` int64 rows of (clip, view, start), and how many clips are shorter than a patch."""
@@ -100,6 +104,17 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
             assert weights is not None  # "equal" returned above
             per_clip.append(weights[0].numpy())
         return np.concatenate(per_clip).astype(np.float32) if per_clip else np.zeros(0, dtype=np.float32)
+
+    def _drop_silent(self, mode: str) -> int:
+        """Remove from the index the patches with no frame above the floor (``train.silent_patches: drop``), but
+        none of a clip whose every patch is silent; how many went."""
+        shares = self.weights if mode == "sound" else self._patch_weights("sound")
+        sounding = shares > 0
+        clips = self.index[:, 0]
+        clip_sounds = np.bincount(clips, weights=sounding, minlength=self.n_clips) > 0
+        keep = sounding | ~clip_sounds[clips]
+        self.index, self.weights = self.index[keep], self.weights[keep]
+        return int((~keep).sum())
 
     def __len__(self) -> int:
         return len(self.index)

@@ -161,10 +161,15 @@ def fit(
     normalizers = fit_normalizers(caches, files["fit"], max_clips=config.input.normalization_clips,
                                   seed=config.train.seed, clip_norm=config.input.clip_norm)
     front_end = FrontEnd(config.input, normalizers)
-    # the patch weights of the clips scored (training patches are never weighed)
+    # the patch weights of the clips scored (training patches are never weighed, but may leave out silence)
     sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end,
-                               patch_weights="equal" if part == "fit" else config.model.patch_weights)
+                               patch_weights="equal" if part == "fit" else config.model.patch_weights,
+                               drop_silent=part == "fit" and config.train.silent_patches == "drop")
             for part in files if files[part]}
+    if config.train.silent_patches == "drop":
+        fitted = sets["fit"]
+        log.info("train.silent_patches 'drop': %d of %d training patches are digital silence and are not trained on",
+                 fitted.silent_dropped, fitted.silent_dropped + len(fitted))
     if (offsets := config.offsets_only()) is not None:
         log.info("%s", offsets)
     short = sum(s.short_clips for s in sets.values())
