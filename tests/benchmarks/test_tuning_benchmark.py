@@ -111,7 +111,7 @@ TUNED_PRESETS = [("fsdd", "sample",
                   {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}),
                  ("esc10", "envsound",
                   "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
-                  "44.1 kHz, 128 bands", {"model": {"patch_weights": "sound"}})]
+                  "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on", {})]
 
 
 @pytest.mark.parametrize(("data", "preset", "chosen", "rescored"), TUNED_PRESETS)

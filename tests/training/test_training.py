@@ -400,7 +400,7 @@ def test_envsound_scores_a_silence_padded_test_clip_in_cv_as_predict_does(tmp_pa
     assert weights is not None and weights[0] > 0 and weights[1:].tolist() == [0.0, 0.0, 0.0]
 
 
-def test_training_leaves_out_the_silent_patches_of_esc10_when_asked_and_says_how_many(
+def test_envsound_leaves_the_silent_patches_of_esc10_out_of_training_and_says_how_many(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
@@ -419,13 +419,13 @@ def test_training_leaves_out_the_silent_patches_of_esc10_when_asked_and_says_how
               "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
               "--set", "model.members=1", "--set", "train.precision=32-true"]
     with caplog.at_level(logging.INFO, logger="stasc"):
-        assert main([*common, "--out", str(tmp_path / "drop"), "--set", "train.silent_patches=drop"]) == 0
+        assert main([*common, "--out", str(tmp_path / "drop")]) == 0  # the preset drops them
     said = [r.getMessage() for r in caplog.records if "train.silent_patches 'drop'" in r.getMessage()]
     assert len(said) == 1, said
     dropped, total = (int(n) for n in said[0].split(": ")[1].split(" training")[0].split(" of "))
     assert 0 < dropped < total  # the dog's patches of silence at least, and not the sounding ones
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="stasc"):
-        assert main([*common, "--out", str(tmp_path / "keep")]) == 0
-    assert not any("silent_patches" in r.getMessage() for r in caplog.records)  # the default keeps every patch
+        assert main([*common, "--out", str(tmp_path / "keep"), "--set", "train.silent_patches=keep"]) == 0
+    assert not any("silent_patches" in r.getMessage() for r in caplog.records)  # every patch trained on
     assert yaml.safe_load((tmp_path / "drop" / "config.yaml").read_text())["train"]["silent_patches"] == "drop"
