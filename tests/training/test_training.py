@@ -365,19 +365,30 @@ def test_training_reads_its_own_clips_when_another_copy_of_the_data_filled_the_c
                                np.array([r[3:] for r in alone[1:]], dtype=float), rtol=1e-4, atol=1e-6)
 
 
-def test_envsound_scores_a_silence_padded_test_clip_in_cv_as_predict_does(tmp_path: Path) -> None:
-    # the first thing a user checks of a model: the CV's test prediction of a file is what `stasc predict` says of
-    # it. A dog bark in its first 0.6 s, then digital silence (ESC pads short sources): three of its four 3-s patches
-    # hold nothing but silence, and envsound's sound weights leave them out
+# a real ESC-10 recording of a dog: a bark in its first 0.6 s, then digital silence (ESC pads short sources), in fold 1
+LONE_BARK = ESC10 / "audio" / "1-110389-A.ogg"
+
+
+def esc_subset_with_a_lone_bark(tmp_path: Path) -> tuple[Path, str]:
+    """An ESC-10 subset of folds 1 and 2 (one source a class and fold) that holds :data:`LONE_BARK`; its CSV and the
+    bark's filename as the CSV names it."""
     data = esc_subset(tmp_path, 1, folds="12")
     rows = list(csv.DictReader(data.open()))
-    dog = str(ESC10 / "audio" / "1-110389-A.ogg")
+    dog = str(LONE_BARK)
     if dog not in {r["filename"] for r in rows}:
         rows.append({**rows[0], "filename": dog, "label": "dog", "fold": "1", "group": "110389"})
     with data.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    return data, dog
+
+
+def test_envsound_scores_a_silence_padded_test_clip_in_cv_as_predict_does(tmp_path: Path) -> None:
+    # the first thing a user checks of a model: the CV's test prediction of a file is what `stasc predict` says of
+    # it. A dog bark in its first 0.6 s, then digital silence (ESC pads short sources): three of its four 3-s patches
+    # hold nothing but silence, and envsound's sound weights leave them out
+    data, dog = esc_subset_with_a_lone_bark(tmp_path)
     assert load_experiment("envsound").model.patch_weights == "sound"
     assert main(["train", "--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"),
                  "--out", str(tmp_path / "run"), "--fold", "1", "--no-progress", "--set", "train.max_epochs=1",
@@ -406,15 +417,7 @@ def test_envsound_leaves_the_silent_patches_of_esc10_out_of_training_and_says_ho
 
     # 1-110389-A: a bark in its first 0.6 s, then digital silence (three of its four 3-s patches hold nothing), on
     # the training side of test fold 2
-    data = esc_subset(tmp_path, 1, folds="12")
-    rows = list(csv.DictReader(data.open()))
-    dog = str(ESC10 / "audio" / "1-110389-A.ogg")
-    if dog not in {r["filename"] for r in rows}:
-        rows.append({**rows[0], "filename": dog, "label": "dog", "fold": "1", "group": "110389"})
-    with data.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    data, _ = esc_subset_with_a_lone_bark(tmp_path)
     common = ["train", "--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"), "--fold", "2",
               "--no-progress", "--set", "train.max_epochs=1", "--set", "model.width_multiplier=0.0625",
               "--set", "model.members=1", "--set", "train.precision=32-true"]
