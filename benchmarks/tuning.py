@@ -16,7 +16,8 @@ from this table has not seen the folds that `benchmarks/accuracy.py` then report
 What remains: the choice is one for all splits, and split A's validation speaker is split B's test
 speaker; the table therefore also says which variant each split's own validation part prefers (where
 they all agree, a nested cross-validation would have chosen the same). Prints the table, writes
-tuning.md, tuning.json and tuning.png into --out; a rerun resumes finished folds.
+tuning.md, tuning.json and tuning.png into --out; a rerun resumes finished folds, and the table keeps the variants
+an earlier run wrote into the same --out.
 
 ``--validation-part fold`` (``train.validation_part: fold``) validates each split on the whole fold after its test
 fold instead: 80 ESC-10 clips a split rather than ~42, every fold validated once, and a validation clip as far from
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -314,6 +316,24 @@ def run_variant(name: str, preset: str, changes: dict[str, Any], table: ClipTabl
             "mean": float(np.mean(last)), "std": float(np.std(last)), "seconds": time.perf_counter() - start}
 
 
+def with_earlier(out: Path, data: str, validation_part: str, results: dict[str, dict[str, Any]]
+                 ) -> dict[str, dict[str, Any]]:
+    """This run's ``results`` after the variants an earlier run of the same data and validation part wrote into
+    ``out``, so that the table keeps every variant trained there (a variant run again takes its new figures)."""
+    path = out / "tuning.json"
+    if not path.is_file():
+        return results
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"{path}: not read ({error}); the table holds this run's variants only", file=sys.stderr)
+        return results
+    if earlier.get("data") != data or earlier.get("validation_part", "groups") != validation_part:
+        return results
+    kept = {name: r for name, r in earlier.get("variants", {}).items() if name not in results}
+    return {**kept, **results}
+
+
 def write_outputs(out: Path, data: str, results: dict[str, dict[str, Any]], validation_part: str = "groups") -> str:
     n_splits = min(len(r["validation_last"]) for r in results.values())
     winners = [max(results, key=lambda name: results[name]["validation_last"][split]) for split in range(n_splits)]
@@ -323,7 +343,7 @@ def write_outputs(out: Path, data: str, results: dict[str, dict[str, Any]], vali
              f"Validation accuracy (%, mean of each split's last {LAST_EPOCHS} epochs, then mean ± std over splits); "
              f"validation part: {part}; no test fold was read.", "",
              "| variant | validation accuracy (%) | per split (%) | best epoch, mean (%) | epochs | precision "
-             "| wall (this run; a resumed fold counts 0) |",
+             "| wall (the run that wrote the row; a resumed fold counts 0) |",
              "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         per_split = ", ".join(f"{100 * v:.1f}" for v in r["validation_last"])
@@ -375,7 +395,8 @@ def main() -> None:
         preset, changes = variants[name]
         results[name] = run_variant(name, preset, changes, table, args, k)
         print(f"{name}: validation {100 * results[name]['mean']:.1f} % ({results[name]['seconds']:.0f} s)", flush=True)
-    print(write_outputs(args.out, args.data, results, args.validation_part))
+    print(write_outputs(args.out, args.data, with_earlier(args.out, args.data, args.validation_part, results),
+                        args.validation_part))
     print(f"wrote {args.out / 'tuning.md'}")
 
 

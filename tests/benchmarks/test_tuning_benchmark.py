@@ -97,6 +97,12 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert config.mixup.alpha == (float(alpha[1]) if alpha else 0.2), name
             seed = re.search(r"seed (\d+)", name)
             assert config.train.seed == (int(seed[1]) if seed else 0), name
+            assert config.model.patch_weights == ("sound" if "weighted by sound" in name else "equal"), name
+            assert config.train.silent_patches == ("drop" if "silent patches not trained on" in name else "keep"), name
+        if data == "fsdd":
+            assert config.input.clip_norm == ("meanstd" if "divided by its spread" in name else "mean"), name
+            if "mean + max pooling" in name:
+                assert config.model.pooling.kind == "meanmax", name
 
 
 def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,3 +130,27 @@ def test_each_tuned_preset_is_exactly_the_variant_its_yaml_says_the_validation_p
     # a variant tuned under bf16 autocast is the preset's precision auto on the tuning CPU (AMX): only that may differ
     assert variant.train.precision in ("auto", "bf16-mixed")
     assert load_experiment(preset, {"train": {"precision": variant.train.precision}}) == variant
+
+
+def test_a_second_run_into_the_same_folder_keeps_the_first_runs_variants_in_the_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    tuning = importlib.import_module("tuning")
+
+    def row(mean: float) -> dict:
+        return {"validation_last": [mean] * 5, "validation_best": [mean] * 5, "mean": mean, "std": 0.0, "epochs": 1,
+                "seconds": 60.0, "run": "r", "preset": "sample", "changes": {}}
+
+    tuning.write_outputs(tmp_path, "fsdd", tuning.with_earlier(tmp_path, "fsdd", "groups", {"A": row(0.8)}))
+    second = tuning.with_earlier(tmp_path, "fsdd", "groups", {"B": row(0.9), "C": row(0.7)})
+    assert list(second) == ["A", "B", "C"] and second["A"]["mean"] == 0.8
+    tuning.write_outputs(tmp_path, "fsdd", second)
+    table = json.loads((tmp_path / "tuning.json").read_text())
+    assert list(table["variants"]) == ["A", "B", "C"] and table["split_winners"] == ["B"] * 5
+    assert "| A | 80.0 ± 0.0 |" in (tmp_path / "tuning.md").read_text()
+    # a variant run again takes its new figures; another data set's or validation part's folder is not mixed in
+    assert tuning.with_earlier(tmp_path, "fsdd", "groups", {"A": row(0.6)})["A"]["mean"] == 0.6
+    assert list(tuning.with_earlier(tmp_path, "esc10", "groups", {"D": row(0.5)})) == ["D"]
+    assert list(tuning.with_earlier(tmp_path, "fsdd", "fold", {"D": row(0.5)})) == ["D"]
+    (tmp_path / "tuning.json").write_text("{not json")
+    assert list(tuning.with_earlier(tmp_path, "fsdd", "groups", {"D": row(0.5)})) == ["D"]
