@@ -37,21 +37,17 @@ def clip_statistics(spectrogram: Tensor | np.ndarray, mode: str) -> tuple[Tensor
     """The clip normalisation of ``spectrogram (..., R, T)`` as ``(shift (..., R, 1), scale (..., 1, 1))``, so that
     :func:`clip_normalize` is ``(spectrogram - shift) / scale``. ``"mean"``: each row's mean over time, scale 1;
     ``"meanstd"``: the same shift, and the scale is the spread (root mean square) of the mean-removed rows over all
-    rows and frames, so every clip reaches the network with one dynamic range; ``"none"``: 0 and 1."""
+    rows and frames, so every clip reaches the network with one dynamic range; ``"none"`` has none (refused)."""
     if mode not in CLIP_NORMS:
         raise ValueError(f"clip normalisation must be one of {', '.join(map(repr, CLIP_NORMS))}, got {mode!r}")
+    if mode == "none":  # every caller skips "none" before asking
+        raise ValueError("clip normalisation 'none' has no statistics: nothing is subtracted or divided")
     if isinstance(spectrogram, np.ndarray):
-        if mode == "none":
-            return np.zeros((*spectrogram.shape[:-1], 1), spectrogram.dtype), np.ones(
-                (*spectrogram.shape[:-2], 1, 1), spectrogram.dtype)
         shift = spectrogram.mean(-1, keepdims=True)
         if mode == "mean":
             return shift, np.ones((*spectrogram.shape[:-2], 1, 1), spectrogram.dtype)
         spread = np.sqrt(np.square(spectrogram - shift).mean((-2, -1), keepdims=True))
         return shift, np.maximum(spread, CLIP_SCALE_FLOOR).astype(spectrogram.dtype)
-    if mode == "none":
-        return spectrogram.new_zeros((*spectrogram.shape[:-1], 1)), spectrogram.new_ones(
-            (*spectrogram.shape[:-2], 1, 1))
     shift = spectrogram.mean(-1, keepdim=True)
     if mode == "mean":
         return shift, spectrogram.new_ones((*spectrogram.shape[:-2], 1, 1))
