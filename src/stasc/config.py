@@ -85,6 +85,12 @@ class AugmentConfig(Section):
 
     - ``time_shift``: roll each patch along time by a random whole number of frames in
       ``[-time_shift, time_shift]`` (what leaves at one end comes back at the other).
+    - ``contrast``: scale each patch's normalised values by a random factor in ``[1 - contrast, 1 + contrast]``
+      about 0, the training mean (under ``input.clip_norm: mean``, each row's own clip mean): the clip's dynamic
+      range in dB widened or narrowed, as one voice or source heard closer or further, in a quieter or noisier room,
+      or through a compressing recorder reaches the features with more or less contrast; any feature linear in dB
+      (log-mel, CQT, and MFCC, a linear map of log-mel). Under ``input.clip_norm: meanstd``, which divides each clip's
+      own contrast out, it is a regulariser only.
     - ``gain_db``: make each patch louder or quieter by a random gain in ``[-gain_db, gain_db]`` dB,
       applied where the feature shows it (every log-mel row, MFCC's c0; a CQT relative to its
       maximum does not change).
@@ -109,6 +115,7 @@ class AugmentConfig(Section):
     """
 
     time_shift: NonNegativeInt = 0
+    contrast: Annotated[float, Field(ge=0, lt=1)] = 0.0
     gain_db: NonNegativeFloat = 0.0
     freq_warp: Annotated[float, Field(ge=0, lt=1)] = 0.0
     time_stretch: Annotated[float, Field(ge=0, lt=1)] = 0.0
@@ -121,8 +128,8 @@ class AugmentConfig(Section):
 
     @property
     def enabled(self) -> bool:
-        return (self.time_shift > 0 or self.gain_db > 0 or self.freq_warp > 0 or self.time_stretch > 0
-                or self.filter_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
+        return (self.time_shift > 0 or self.contrast > 0 or self.gain_db > 0 or self.freq_warp > 0
+                or self.time_stretch > 0 or self.filter_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
                 or (self.time_masks > 0 and self.time_max_width > 0))
 
 

@@ -99,6 +99,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert config.train.seed == (int(seed[1]) if seed else 0), name
             assert config.model.patch_weights == ("sound" if "weighted by sound" in name else "equal"), name
             assert config.train.silent_patches == ("drop" if "silent patches not trained on" in name else "keep"), name
+        contrast = re.search(r"contrast ±(0\.\d+)", name)
+        assert config.augment.contrast == (float(contrast[1]) if contrast else 0.0), name
         if data == "fsdd":
             assert config.input.clip_norm == ("meanstd" if "divided by its spread" in name else "mean"), name
             if "mean + max pooling" in name:

@@ -1,4 +1,4 @@
-"""Augmentation of training patches (time shift, gain, equaliser, frequency warp, time stretch, frequency/time
+"""Augmentation of training patches (time shift, contrast, gain, equaliser, frequency warp, time stretch, frequency/time
 masks): what each does, how much, reproducibly from the seed, and only in training steps."""
 
 import logging
@@ -15,6 +15,7 @@ from stasc.features.frontend import FrontEnd
 from stasc.features.patches import Normalizer
 from stasc.training.augment import (
     augment,
+    contrast_patches,
     filter_patches,
     gain_patches,
     mask_patches,
@@ -72,6 +73,43 @@ def test_time_shift_rolls_each_patch_by_its_own_whole_number_of_frames() -> None
         shifts.append(found[0])
     assert set(shifts) == set(range(-5, 6))  # every shift in [-5, 5] drawn, none beyond
     assert torch.equal(shift_patches(patches, max_shift=5, rng=np.random.default_rng(0)), out)
+
+
+def test_contrast_scales_each_patch_about_the_mean_by_its_own_factor() -> None:
+    patches = torch.rand(400, 2, 8, 16) + 0.5  # no zeros of its own
+    patches[:, :, :, -4:] = 0  # a pad (or a mask) at the training mean
+    out = contrast_patches(patches, max_change=0.3, rng=np.random.default_rng(0))
+    factors = out[:, 0, 0, 0] / patches[:, 0, 0, 0]
+    # one factor per patch, for every channel, row and frame
+    torch.testing.assert_close(out, factors[:, None, None, None] * patches)
+    assert factors.min() >= 0.7 - 1e-6 and factors.max() <= 1.3 + 1e-6  # uniform over [0.7, 1.3]
+    assert factors.min() < 0.72 and factors.max() > 1.28 and (factors < 1).any() and (factors > 1).any()
+    assert torch.all(out[..., -4:] == 0)  # the mean stays where it is
+    assert torch.equal(out, contrast_patches(patches, max_change=0.3, rng=np.random.default_rng(0)))
+    assert not torch.equal(out, contrast_patches(patches, max_change=0.3, rng=np.random.default_rng(1)))
+    assert torch.equal(contrast_patches(patches, max_change=0.0, rng=np.random.default_rng(0)), patches)
+
+
+def test_contrast_under_clip_mean_normalisation_is_the_clip_with_a_wider_or_narrower_dynamic_range() -> None:
+    # what the network sees of a real spoken digit whose log-mel rows swing k times as far about their own means is
+    # its patch times k: what contrast_patches draws (above)
+    from helpers import FSDD
+    from stasc.audio import load_views
+    from stasc.features.patches import clip_normalize
+
+    config = load_experiment("sample").input
+    clips = sorted((FSDD / "recordings").glob("*.wav"))[::250][:6]  # a few speakers and digits
+    probe = FrontEnd(config, [Normalizer(np.zeros(40, np.float32), np.ones(40, np.float32))])
+    spectrograms = [probe.spectrograms(load_views(clip, 8000)[None])[0][0, 0] for clip in clips]  # R, T each
+    front = FrontEnd(config, [Normalizer.fit([clip_normalize(s, "mean").numpy() for s in spectrograms])])
+    spectrogram = spectrograms[0]
+    means = spectrogram.mean(-1, keepdim=True)
+    normalized = front.normalize(0, clip_normalize(spectrogram, "mean"))
+    assert abs(float(front.mean_0.abs().max())) < 1e-3  # the training mean of mean-removed rows: 0
+    for k in (0.7, 1.3):
+        wider_or_narrower = means + k * (spectrogram - means)  # the same clip, its dB range scaled by k
+        heard = front.normalize(0, clip_normalize(wider_or_narrower, "mean"))
+        torch.testing.assert_close(heard, k * normalized, rtol=1e-4, atol=1e-4)  # a contrast factor k
 
 
 def test_gain_adds_the_feature_direction_scaled_by_a_draw_per_patch() -> None:
@@ -208,8 +246,8 @@ def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
     off = AugmentConfig()
     assert not off.enabled
     assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
-    on = AugmentConfig(time_shift=3, gain_db=2.0, filter_db=3.0, freq_warp=0.1, time_stretch=0.1, freq_masks=1,
-                       time_masks=1)
+    on = AugmentConfig(time_shift=3, contrast=0.2, gain_db=2.0, filter_db=3.0, freq_warp=0.1, time_stretch=0.1,
+                       freq_masks=1, time_masks=1)
     a = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
     b = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
     assert torch.equal(a, b) and a.shape == patches.shape
@@ -227,6 +265,9 @@ def test_settings_are_checked_and_off_in_the_paper_presets() -> None:
     assert load_experiment("sample", {"augment": {"freq_masks": 2}}).augment.enabled
     with pytest.raises(ConfigError, match=r"augment.time_max_width: input should be greater than or equal to 0"):
         load_experiment("sample", {"augment": {"time_max_width": -1}})
+    assert load_experiment("sample", {"augment": {"contrast": 0.3}}).augment.enabled
+    with pytest.raises(ConfigError, match=r"augment.contrast: input should be less than 1"):
+        load_experiment("sample", {"augment": {"contrast": 1.0}})
     with pytest.raises(ConfigError, match=r"augment.gain_db: input should be a finite number"):
         load_experiment("sample", {"augment": {"gain_db": float("inf")}})
 
@@ -269,14 +310,15 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
     data = fsdd_subset(tmp_path, 1)
     common = ["--data", str(data), "--audio-root", str(FSDD / "recordings"), "--cache", str(tmp_path / "cache"),
               "--fold", "0", "--k", "5", "--no-progress", *TINY]
-    augmentations = ["augment.time_shift=8", "augment.gain_db=6", "augment.filter_db=6", "augment.freq_warp=0.15",
-                     "augment.time_stretch=0.1", "augment.freq_masks=2", "augment.time_masks=2"]
+    augmentations = ["augment.time_shift=8", "augment.contrast=0.3", "augment.gain_db=6", "augment.filter_db=6",
+                     "augment.freq_warp=0.15", "augment.time_stretch=0.1", "augment.freq_masks=2",
+                     "augment.time_masks=2"]
     run = tmp_path / "run"
     sets = [arg for setting in augmentations for arg in ("--set", setting)]
     assert main(["train", "--preset", "sample", "--out", str(run), *common, *sets]) == 0
     trained = load_experiment(RunDir(run).config).augment
-    assert (trained.time_shift, trained.gain_db, trained.filter_db, trained.freq_warp, trained.time_stretch,
-            trained.freq_masks, trained.time_masks) == (8, 6.0, 6.0, 0.15, 0.1, 2, 2)
+    assert (trained.time_shift, trained.contrast, trained.gain_db, trained.filter_db, trained.freq_warp,
+            trained.time_stretch, trained.freq_masks, trained.time_masks) == (8, 0.3, 6.0, 6.0, 0.15, 0.1, 2, 2)
     assert RunDir(run).split("fold-0").finished
     capsys.readouterr()
     assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,

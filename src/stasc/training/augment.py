@@ -1,4 +1,4 @@
-"""Augmentation of training patches (not in the paper, off in its presets): random time shift, gain, a
+"""Augmentation of training patches (not in the paper, off in its presets): random time shift, contrast, gain, a
 random equaliser (FilterAugment, Nam et al. 2022), frequency warping (vocal tract length perturbation,
 Jaitly & Hinton 2013), time stretching (tempo perturbation, as SpecAugment's time warp and Ko et al.
 2015's speed perturbation) and frequency/time masking (SpecAugment, Park et al. 2019).
@@ -58,6 +58,13 @@ def shift_patches(patches: Tensor, *, max_shift: int, rng: np.random.Generator) 
     source = (np.arange(frames)[None] - shifts[:, None]) % frames  # B, W: output frame t ← input frame t − shift
     index = _to_device(torch.from_numpy(source), patches)
     return torch.gather(patches, 3, index[:, None, None, :].expand_as(patches))
+
+
+def contrast_patches(patches: Tensor, *, max_change: float, rng: np.random.Generator) -> Tensor:
+    """Scale each patch about 0 (the normalised features' training mean) by its own factor in ``[1 - max_change,
+    1 + max_change]``: the same sound with its dynamic range in dB widened or narrowed."""
+    factors = torch.from_numpy(rng.uniform(1 - max_change, 1 + max_change, size=patches.shape[0]).astype(np.float32))
+    return patches * _to_device(factors, patches).to(patches.dtype)[:, None, None, None]
 
 
 def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.random.Generator) -> Tensor:
@@ -122,12 +129,14 @@ def stretch_patches(patches: Tensor, *, max_stretch: float, rng: np.random.Gener
 
 def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator,
             band_directions: Tensor | None = None) -> Tensor:
-    """Every augmentation ``config`` turns on, in the order shift → gain → equaliser → warp → stretch → masks
+    """Every augmentation ``config`` turns on, in the order shift → contrast → gain → equaliser → warp → stretch → masks
     (a mask stays at the mean). ``band_directions`` is needed when the equaliser is on."""
     if patches.ndim != 4:
         raise ValueError(f"expected patches (B, C, H, W), got shape {tuple(patches.shape)}")
     if config.time_shift > 0:
         patches = shift_patches(patches, max_shift=config.time_shift, rng=rng)
+    if config.contrast > 0:  # before the gain and equaliser, whose offsets it would scale too
+        patches = contrast_patches(patches, max_change=config.contrast, rng=rng)
     if config.gain_db > 0:
         patches = gain_patches(patches, max_db=config.gain_db, directions=gain_directions, rng=rng)
     if config.filter_db > 0:
