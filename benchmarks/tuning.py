@@ -105,6 +105,10 @@ SAMPLE_FMIN_60 = merge(HALF_BF16, {
 MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
                                    "n_mels": 64}], "patch_size": [64, 64]}, "model": {"input_size": [64, 64]}}
 
+# the preset since the ninth session of 2026-12-07, as tuned (bf16 pinned)
+ENV_SILENT_DROPPED = merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16), {
+    "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}}))
+
 VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "fsdd": {
         "sample, as before (STAP, mixup, no augmentation)": ("sample", BEFORE),
@@ -286,11 +290,21 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # benchmarks/warps.py --patch-weights sound (each split's last checkpoint on its whole-fold validation part),
         # so the variant is scored by the same instrument. The rule, fixed before the runs (--validation-part fold):
         # seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.25 %); adopt if the three-seed mean is above the
-        # preset's 90.83 % (90.25, 90.25, 92.00)
+        # preset's 90.83 % (90.25, 90.25, 92.00). Result: 91.50 % (90.75, 91.75, 92.00): adopted (the preset since)
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on",
-                    ("envsound", merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16), {
-                        "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}})))),
+                    ("envsound", ENV_SILENT_DROPPED)),
+        # 2026-12-07 (tenth session): the preset with a random contrast in training (`augment.contrast: 0.3`: each
+        # patch's normalised log-mel scaled by a factor in [0.7, 1.3] about the training mean). Fold 1, the fold that
+        # keeps the preset's spread over 4, loses most of its clips to helicopter heard as crackling fire or rain
+        # (11 of 22 errors over seeds 0-1 of the test rows, read after those rows ran; nothing chosen on them): a source
+        # further away reaches the microphone with its modulation flattened, i.e. less contrast. Scored as the
+        # preset was (benchmarks/warps.py --patch-weights sound, --validation-part fold). The rule, fixed before the
+        # runs: seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above
+        # the preset's 91.50 % (90.75, 91.75, 92.00)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, contrast ±0.3",
+                    ("envsound", merge(ENV_SILENT_DROPPED, {"augment": {"contrast": 0.3}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
