@@ -15,7 +15,15 @@ import torch
 from torch import Tensor, nn
 
 from stasc.config import InputConfig
-from stasc.features.patches import Normalizer, clip_normalize, cut_patches, pad_to_width, resize_patches, sound_shares
+from stasc.features.patches import (
+    Normalizer,
+    apply_clip_statistics,
+    clip_normalize,
+    cut_patches,
+    pad_to_width,
+    resize_patches,
+    sound_shares,
+)
 from stasc.features.registry import FeatureTransform, build_transform
 
 
@@ -120,9 +128,8 @@ class FrontEnd(nn.Module):
             patch = torch.from_numpy(np.array(window, dtype=np.float32))  # a copy: the cache is read-only
             if clip_statistics is not None:
                 shift, scale = clip_statistics[c]
-                patch = patch - torch.from_numpy(shift)
-                if self.config.clip_norm != "mean":  # as clip_normalize: "mean" only subtracts
-                    patch = patch / torch.from_numpy(scale)
+                patch = apply_clip_statistics(patch, torch.from_numpy(shift), torch.from_numpy(scale),
+                                              self.config.clip_norm)
             patch = pad_to_width(self.normalize(c, patch), self.config.patch_width, self.config.short_clip_pad)
             channels.append(resize_patches(patch, self.config.patch_size))
         return torch.stack(channels)

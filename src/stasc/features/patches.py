@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+ArrayOrTensor = TypeVar("ArrayOrTensor", Tensor, np.ndarray)
 
 CLIP_NORMS = ("none", "mean", "meanstd")
 # the least scale "meanstd" divides by: a clip at one constant level (all at the dB floor) has no spread, and its
@@ -55,20 +57,19 @@ def clip_statistics(spectrogram: Tensor | np.ndarray, mode: str) -> tuple[Tensor
     return shift, spread.clamp_min(CLIP_SCALE_FLOOR)
 
 
-@overload
-def clip_normalize(spectrogram: Tensor, mode: str) -> Tensor: ...
-
-
-@overload
-def clip_normalize(spectrogram: np.ndarray, mode: str) -> np.ndarray: ...
-
-
-def clip_normalize(spectrogram: Tensor | np.ndarray, mode: str) -> Tensor | np.ndarray:
+def clip_normalize(spectrogram: ArrayOrTensor, mode: str) -> ArrayOrTensor:
     """``mode`` ``"mean"``: subtract the per-row mean over time (the last axis); ``"meanstd"``: then divide by the
     clip's spread (:func:`clip_statistics`); ``"none"``: as is."""
     if mode == "none":
         return spectrogram
     shift, scale = clip_statistics(spectrogram, mode)  # refuses an unknown mode
+    return apply_clip_statistics(spectrogram, shift, scale, mode)
+
+
+def apply_clip_statistics(spectrogram: ArrayOrTensor, shift: ArrayOrTensor, scale: ArrayOrTensor,
+                          mode: str) -> ArrayOrTensor:
+    """``spectrogram`` (a whole clip, a window of it) normalised by the clip's ``(shift, scale)`` of
+    :func:`clip_statistics` in ``mode``: the one definition that training, prediction and export share."""
     # "mean" subtracts only, so its inputs stay bit for bit what they were before "meanstd" existed
     return spectrogram - shift if mode == "mean" else (spectrogram - shift) / scale
 
