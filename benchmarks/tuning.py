@@ -57,14 +57,14 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 # All one network (the preset averages two since 2026-12-06), scored without test-time warps (the preset's since
 # 2026-12-06, chosen by re-scoring these runs: benchmarks/warps.py)
 ONE_PLAIN = {"members": 1, "test_time_warps": [1.0]}
-# No random equaliser, and mel bands from 0 Hz, unless the name says otherwise (the preset has an equaliser since
-# 2026-12-07, and its bands from 60 Hz since later that day).
+# No random equaliser, no random contrast, and mel bands from 0 Hz, unless the name says otherwise (the preset has an
+# equaliser since 2026-12-07, its bands from 60 Hz since later that day, and a random contrast since the tenth session).
 BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25, **ONE_PLAIN},
-          "augment": {"freq_warp": 0.0, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
+          "augment": {"freq_warp": 0.0, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
 MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.0, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
+        "augment": {"freq_warp": 0.0, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
 WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.15, "filter_db": 0.0}, **SAMPLE_MEL_FROM_0}
+        "augment": {"freq_warp": 0.15, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
 # HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
 HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
@@ -183,7 +183,8 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # `nicolas`, reaches the network with 7.8 dB of spread about his rows' means against 9.5-13.5 for the other
         # four (0.58-0.82 of theirs); dividing every clip's spread out (`meanstd`, above) lost on every seed, so this
         # keeps each clip's contrast and teaches the network that it varies. The rule, fixed before the runs: adopt if
-        # the three-seed mean is above the preset's 87.21 % (86.12, 88.51, 87.01)
+        # the three-seed mean is above the preset's 87.21 % (86.12, 88.51, 87.01). Result: 87.29 % (86.28, 89.19,
+        # 86.39): above by 0.08 (noise; two seeds up, one down), so adopted by the rule (the preset since)
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
                     "contrast ±0.3", ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),

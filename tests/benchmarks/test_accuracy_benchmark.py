@@ -87,3 +87,19 @@ def test_the_demos_recipe_for_slow_machines_is_the_benchmarks_64_band_row(monkey
     accuracy = importlib.import_module("accuracy")
     preset, changes = accuracy.esc10_rows()["envsound with 64 bands (full band)"]
     assert load_experiment(preset, changes).settings() == load_experiment(preset, demo.FEWER_BANDS).settings()
+
+
+def test_only_the_sample_presets_own_rows_train_with_its_random_contrast(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a row of an earlier recipe reads "the preset plus X"; once the preset takes a contrast, the row must pin it off,
+    # or it silently becomes a different recipe from the one its figures in the README were measured on
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    accuracy = importlib.import_module("accuracy")
+    rows = accuracy.fsdd_rows()
+    preset_rows = set(accuracy.seeds_of("sample preset (stasc)"))
+    for name, (preset, changes) in rows.items():
+        contrast = load_experiment(preset, changes).augment.contrast
+        assert contrast == (load_experiment("sample").augment.contrast if name in preset_rows else 0.0), name
+    before = accuracy.seeds_of("sample without the random contrast (the preset until 2026-12-07, tenth session)")
+    for seed, name in enumerate(before):
+        assert load_experiment(*rows[name]) == load_experiment("sample", {"augment": {"contrast": 0.0},
+                                                                          "train": {"seed": seed}}), name
