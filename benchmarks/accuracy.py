@@ -125,8 +125,9 @@ def esc10_rows() -> dict[str, Row]:
         # rows ran as "envsound with 128 bands" (committed before they ran, the same config; 89.7 +- 0.6 % over the
         # three seeds), then as "envsound (stasc)"
         **seed_rows("envsound with equal patch weights (the preset until 2026-12-07)", ("envsound", EQUAL_PATCHES)),
-        # the preset's recipe with 64 bands, what `stasc demo` trains where the preset would run over its budget (its
-        # 90.3 +- 0.6 % of 2026-12-07 was measured before the preset dropped its silent patches)
+        # the preset's recipe with 64 bands, what `stasc demo` trains where the preset would run over its budget:
+        # 91.8 +- 0.4 % over three seeds (2026-12-07, tenth session; 90.3 +- 0.6 before the preset dropped its silent
+        # patches)
         **seed_rows("envsound with 64 bands (full band)", ("envsound", full_band(64))),
         # the preset from 2026-12-07 until the switch to 128 bands (64 bands to 22 kHz, equal patch weights): these
         # rows ran as "envsound (stasc)", then as "envsound with 64 bands (full band)"

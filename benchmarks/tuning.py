@@ -307,6 +307,18 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, contrast ±0.3",
                     ("envsound", merge(ENV_SILENT_DROPPED, {"augment": {"contrast": 0.3}}))),
+        # 2026-12-07 (tenth session, for the next): the preset with 64 bands instead of 128 (64 x 128 patches, masks to
+        # 8 bands, half the compute). 128 bands were chosen on these validation parts before the patch weights and the
+        # silent patches changed the recipe. THIS LEAD CAME FROM A TEST-FOLD READING: the demo's 64-band rows of
+        # accuracy.py scored 91.8 +- 0.4 % against the preset's 91.3 +- 0.4 on the test folds (rows that report, chose
+        # nothing). Only this instrument may make the switch, and a switch would leave the test figure of 64 bands
+        # read before the choice (say so wherever it is quoted). Scored as the preset was (warps.py --patch-weights
+        # sound, --validation-part fold). The rule, fixed before the runs: adopt if the three-seed mean is above the
+        # preset's 91.50 % (90.75, 91.75, 92.00)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 64 bands, patches weighted by sound, silent patches not trained on",
+                    ("envsound", merge(ENV_DROPOUT, merge(full_band(64), {
+                        "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}})))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
