@@ -74,7 +74,7 @@ PAPER_PRESETS = ("mfcc", "mfcc-stap", "mfcc-stap-mixup", "cqt-mfcc", "cqt-mfcc-s
 # `envsound` until 2026-12-04, when it took two members averaged in one model (and before its equaliser of 2026-12-06);
 # `sample` until 2026-12-06 (before it took two members and test-time warps)
 ONE_NETWORK = {"model": {"members": 1, "test_time_warps": [1.0], "dropout": 0.0, "patch_weights": "equal"},
-               "augment": {"filter_db": 0.0, "contrast": 0.0}, "train": {"silent_patches": "keep"}}
+               "augment": {"filter_db": 0.0}, "train": {"silent_patches": "keep"}}
 # a clip's patches in an equal mean, as `envsound` scored until it weighted them by their sound (2026-12-07, evening):
 # the rows of earlier recipes pin it
 EQUAL_PATCHES = {"model": {"patch_weights": "equal"}, "train": {"silent_patches": "keep"}}
@@ -177,15 +177,16 @@ FSDD_PAPER = {
 
 
 # `sample` until 2026-12-03, on which its ablations were measured (5 min a row; 1/2 width: 4x the compute): one net
-# `sample`'s log-mel before its bands started at 60 Hz (2026-12-07): the rows of earlier recipes pin it
-SAMPLE_MEL_FROM_0 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256, "hop_length": 64,
-                                             "n_mels": 40}]}}
-QUARTER = {"model": {"width_multiplier": 0.25, "members": 1, "test_time_warps": [1.0]},
-           "augment": {"filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
-# `sample` before its random contrast (2026-12-07, tenth session): the rows of earlier recipes pin it
+# What `sample` was, era by era, each the one before undone one step further: a change of the preset is pinned off
+# once, in the newest era, and every older row inherits it.
+# `sample` before its random contrast (2026-12-07, tenth session)
 NO_CONTRAST = {"augment": {"contrast": 0.0}}
-# `sample` before its random equaliser (2026-12-07) and its bands from 60 Hz: the rows of earlier recipes pin both
-NO_EQUALISER = {"augment": {"filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
+# before its log-mel bands started at 60 Hz (2026-12-07)
+MEL_FROM_0 = merge(NO_CONTRAST, {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft": 256,
+                                                         "hop_length": 64, "n_mels": 40}]}})
+# before its random equaliser (earlier on 2026-12-07)
+NO_EQUALISER = merge(MEL_FROM_0, {"augment": {"filter_db": 0.0}})
+QUARTER = merge(NO_EQUALISER, {"model": {"width_multiplier": 0.25, "members": 1, "test_time_warps": [1.0]}})
 
 
 def fsdd_rows() -> dict[str, Row]:
@@ -206,14 +207,14 @@ def fsdd_rows() -> dict[str, Row]:
         # the preset from earlier on 2026-12-07 (the random equaliser, chosen on the validation speakers, 87.1 against
         # 85.5 % over three seeds; bands from 0 Hz), and its seeds (ran as "sample preset (stasc)")
         **seed_rows("sample with mel bands from 0 Hz (the preset earlier on 2026-12-07)",
-                    ("sample", merge(SAMPLE_MEL_FROM_0, NO_CONTRAST))),
+                    ("sample", MEL_FROM_0)),
         # the preset from 2026-12-06 until the equaliser (two members, test-time warps), and its seeds
         **seed_rows("sample without the equaliser (the preset until 2026-12-07)", ("sample", NO_EQUALISER)),
         # the preset on 2026-12-06 before its test-time warps (two members), and its seeds
         **seed_rows("sample, no test-time warps", ("sample", merge(NO_EQUALISER,
                                                                    {"model": {"test_time_warps": [1.0]}}))),
         # one network at 1/2 width (model.members: 1), the preset from 2026-12-03 until 2026-12-06, and its seeds
-        **seed_rows("sample, one network", ("sample", merge(ONE_NETWORK, SAMPLE_MEL_FROM_0))),
+        **seed_rows("sample, one network", ("sample", merge(ONE_NETWORK, NO_EQUALISER))),
         "sample at 1/4 width (the preset until 2026-12-03)": ("sample", QUARTER),
         "sample at 1/4 width, STAP instead of temporal mean": (
             "sample", merge(QUARTER, {"model": {"pooling": {"kind": "stap", "norm": True}}})),

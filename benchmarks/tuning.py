@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from accuracy import BAND_22K, DATA, SAMPLE_MEL_FROM_0, first_clips, full_band, seed_rows, slug
+from accuracy import BAND_22K, DATA, NO_EQUALISER, first_clips, full_band, seed_rows, slug
 from stasc.atomic import replacing
 from stasc.config import load_experiment, merge
 from stasc.data import ClipTable, read_csv
@@ -59,12 +59,11 @@ FSDD_AUGMENT = {"time_shift": 8, "gain_db": 6, "freq_masks": 2, "freq_max_width"
 ONE_PLAIN = {"members": 1, "test_time_warps": [1.0]}
 # No random equaliser, no random contrast, and mel bands from 0 Hz, unless the name says otherwise (the preset has an
 # equaliser since 2026-12-07, its bands from 60 Hz since later that day, and a random contrast since the tenth session).
-BEFORE = {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25, **ONE_PLAIN},
-          "augment": {"freq_warp": 0.0, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
-MEAN = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.0, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
-WARP = {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
-        "augment": {"freq_warp": 0.15, "filter_db": 0.0, "contrast": 0.0}, **SAMPLE_MEL_FROM_0}
+BEFORE = merge(NO_EQUALISER, {"model": {"pooling": {"kind": "stap", "norm": True}, "width_multiplier": 0.25,
+                                         **ONE_PLAIN}, "augment": {"freq_warp": 0.0}})
+MEAN = merge(NO_EQUALISER, {"model": {"pooling": "mean", "width_multiplier": 0.25, **ONE_PLAIN},
+                            "augment": {"freq_warp": 0.0}})
+WARP = merge(MEAN, {"augment": {"freq_warp": 0.15}})
 # HALF_BF16: `sample` as of 2026-12-03 (warp 0.15, 1/2 width) under bfloat16 autocast (a third of the time on AMX)
 HALF_BF16 = merge(WARP, {"model": {"width_multiplier": 0.5}, "train": {"precision": "bf16-mixed"}})
 # ENV_WARP: `envsound` as its first tuning chose it (2026-12-02: warp 0.1, lr 0.001; lr 0.002 since 2026-12-03)
@@ -317,8 +316,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # preset's 91.50 % (90.75, 91.75, 92.00). Seed 0: 89.75 % (tenth session); seeds 1 and 2 still to run
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 64 bands, patches weighted by sound, silent patches not trained on",
-                    ("envsound", merge(ENV_DROPOUT, merge(full_band(64), {
-                        "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}})))),
+                    ("envsound", merge(ENV_SILENT_DROPPED, full_band(64)))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",
