@@ -108,6 +108,10 @@ MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft
 ENV_SILENT_DROPPED = merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16), {
     "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}}))
 
+# 64 bands on a frame grid twice as fine (hop 512 at 44.1 kHz): patches of 128 frames span 1.5 s, starting every 0.74 s
+FINE_HOP = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 512,
+                                    "n_mels": 64}], "patch_shift": 64}}
+
 VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "fsdd": {
         "sample, as before (STAP, mixup, no augmentation)": ("sample", BEFORE),
@@ -317,6 +321,21 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 64 bands, patches weighted by sound, silent patches not trained on",
                     ("envsound", merge(ENV_SILENT_DROPPED, full_band(64)))),
+        # 2026-12-07 (eleventh session): the 64-band variant above on a frame grid twice as fine (hop 512 at 44.1 kHz,
+        # 86 frames a second instead of 43), so a patch of 128 frames spans 1.5 s instead of 3 and patches start every
+        # 64 frames (0.74 s, as 32 did at hop 1024): 6 patches of a 5-s clip at half the area of 128 x 128, so the
+        # network's work per clip stays under the preset's. Why: the preset's hardest fold (fold 1) loses half its
+        # errors to helicopter heard as crackling fire or rain (read from the test rows after they ran; nothing chosen
+        # on them). Those textures differ in their amplitude modulation (a rotor beats at ~10-25 Hz), and 43 frames a
+        # second alias everything over 21.5 Hz. The time shift and time masks stay in frames (half as long in seconds).
+        # Scored as the preset was (warps.py --patch-weights sound, --validation-part fold). The rule, fixed before the
+        # runs: seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above
+        # the preset's three-seed mean on this instrument when seed 2 ends (91.50 %, unless the 64-band variant above
+        # is adopted first: then its own three-seed mean)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 64 bands, hop 512 (1.5-s patches), patches weighted by sound, silent patches not "
+                    "trained on",
+                    ("envsound", merge(ENV_SILENT_DROPPED, merge(full_band(64), FINE_HOP)))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

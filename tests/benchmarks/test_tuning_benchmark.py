@@ -83,6 +83,9 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             assert rates == ([22050, 44100] if "stacked" in name else [44100] if "44.1 kHz" in name else [22050]), name
             assert config.model.in_channels == len(rates), name
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
+            hops = [1024 if spec.sample_rate == 44100 else 512 for spec in config.input.features]
+            assert [spec.hop_length for spec in config.input.features] == ([512] if "hop 512" in name else hops), name
+            assert config.input.patch_shift == (64 if "hop 512" in name else 32), name
             bands = 128 if "128 bands" in name else 64
             assert [spec.n_mels for spec in config.input.features] == [bands] * len(rates), name
             assert config.input.patch_size[0] == config.model.input_size[0] == bands, name
