@@ -183,8 +183,11 @@ class TrainConfig(Section):
     selection_window: PositiveInt = 1
     # not in the paper. "drop": a training patch with no frame above the first feature's dB floor (digital silence,
     # as ESC pads its short sources with; the floor of model.patch_weights 'sound') is not trained on, since it
-    # would teach the clip's label to silence; a clip whose every patch is silent keeps them all. "keep": every patch
-    silent_patches: Literal["keep", "drop"] = "keep"
+    # would teach the clip's label to silence; a clip whose every patch is silent keeps them all. "weight": "drop",
+    # and each remaining patch's loss weighted by its share of sounding frames (the weights model.patch_weights
+    # 'sound' scores with), so a patch that is mostly padding teaches its label mostly through its sound.
+    # "keep": every patch, each weighing the same
+    silent_patches: Literal["keep", "drop", "weight"] = "keep"
 
     @model_validator(mode="after")
     def _selection_needs_clips(self) -> TrainConfig:
@@ -236,10 +239,10 @@ class ExperimentConfig(Section):
             raise ValueError(f"model.patch_weights 'sound' finds silent frames at the dB floor of the first feature's "
                              f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
                              "feature first, or use patch_weights 'equal')")
-        if self.train.silent_patches == "drop" and not first.rows_are_frequencies:
-            raise ValueError(f"train.silent_patches 'drop' finds silent frames at the dB floor of the first feature's "
-                             f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
-                             "feature first, or use silent_patches 'keep')")
+        if self.train.silent_patches != "keep" and not first.rows_are_frequencies:
+            raise ValueError(f"train.silent_patches '{self.train.silent_patches}' finds silent frames at the dB floor "
+                             f"of the first feature's frequency rows; {first.kind} rows are cepstral coefficients (put "
+                             "a logmel or cqt feature first, or use silent_patches 'keep')")
         return self
 
     def offsets_only(self) -> str | None:

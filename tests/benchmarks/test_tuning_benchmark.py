@@ -101,7 +101,9 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             seed = re.search(r"seed (\d+)", name)
             assert config.train.seed == (int(seed[1]) if seed else 0), name
             assert config.model.patch_weights == ("sound" if "weighted by sound" in name else "equal"), name
-            assert config.train.silent_patches == ("drop" if "silent patches not trained on" in name else "keep"), name
+            silence = ("weight" if "losses weighted by sound" in name
+                       else "drop" if "silent patches not trained on" in name else "keep")
+            assert config.train.silent_patches == silence, name
         contrast = re.search(r"contrast ±(0\.\d+)", name)
         assert config.augment.contrast == (float(contrast[1]) if contrast else 0.0), name
         if data == "fsdd":

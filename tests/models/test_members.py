@@ -108,3 +108,57 @@ def test_each_member_trains_on_its_own_augmentation_and_mixup_draw_with_its_own_
     loss.backward()
     for member in module.model.members:
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in member.parameters())
+
+
+def test_a_weighed_training_step_is_the_weighted_mean_of_its_patch_losses_with_weights_mixed_as_the_targets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from stasc.training import module as module_file
+    from stasc.training.module import SceneClassifier
+
+    def step(silent_patches: str, weights: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, ...]]]:
+        config = ExperimentConfig.parse({
+            "input": {"features": [{"kind": "logmel", "n_mels": 32, "n_fft": 512, "hop_length": 256}],
+                      "patch_size": [32, 32]},
+            "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3, "pooling": "mean",
+                      "head": "linear"},
+            "mixup": {"enabled": True, "alpha": 1.0}, "train": {"silent_patches": silent_patches}})
+        torch.manual_seed(0)
+        module = SceneClassifier.create(config, ["a", "b", "c"], [Normalizer(np.zeros(32), np.ones(32))]).eval()
+        module.on_fit_start = lambda: None  # type: ignore[method-assign]
+        module._rng = np.random.default_rng(3)
+        monkeypatch.setattr(module, "log", lambda *_, **__: None)
+        calls: list[tuple[torch.Tensor, ...]] = []
+        real_mixup = module_file.mixup
+
+        def recording_mixup(x: torch.Tensor, targets: torch.Tensor, **kwargs: object) -> tuple[object, ...]:
+            out = real_mixup(x, targets, **kwargs)  # type: ignore[arg-type]
+            calls.append((x.clone(), targets.clone(), out[0].clone(), out[1].clone(), torch.tensor(out[2])))
+            return out
+
+        monkeypatch.setattr(module_file, "mixup", recording_mixup)
+        torch.manual_seed(1)
+        batch = (torch.randn(6, 1, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2]), torch.zeros(6, dtype=torch.long),
+                 weights.double())  # as the DataLoader collates the dataset's floats
+        loss = module.training_step(batch, 0)
+        with torch.no_grad():
+            calls.append((module.model(calls[0][2]),))
+        return loss, calls
+
+    weights = torch.tensor([1.0, 0.25, 0.0, 1.0, 0.5, 1.0])
+    loss, ((x, targets, mixed_x, mixed, lam), (logits,)) = step("weight", weights)
+    # the weights rode along as a target column: the network saw the classes only, the weights mixed with them
+    assert targets.shape == (6, 4) and mixed.shape == (6, 4)
+    torch.testing.assert_close(targets[:, 3], weights)
+    # each patch's partner, from the mixed inputs: λ·xᵢ + (1−λ)·xⱼ
+    rest = (mixed_x - lam * x).flatten(1)
+    partner = torch.cdist(rest, (1 - lam) * x.flatten(1)).argmin(1)
+    assert 0.05 < float(lam) < 0.95 and sorted(partner.tolist()) == list(range(6))
+    torch.testing.assert_close(mixed[:, 3], lam * weights + (1 - lam) * weights[partner])
+    per_patch = F.cross_entropy(logits, mixed[:, :3], reduction="none")
+    torch.testing.assert_close(loss.detach(), (mixed[:, 3] * per_patch).sum() / mixed[:, 3].sum())
+    # unweighed ("drop", "keep"): the plain mean over the same draw (the same rng, so the same λ and partners)
+    plain, ((_, plain_targets, plain_x, plain_mixed, plain_lam), (plain_logits,)) = step("drop", weights)
+    assert plain_targets.shape == (6, 3) and float(plain_lam) == float(lam)
+    torch.testing.assert_close(plain_x, mixed_x)
+    torch.testing.assert_close(plain.detach(), F.cross_entropy(plain_logits, plain_mixed))
+    assert abs(float(plain) - float(loss)) > 1e-4  # the weights changed the loss

@@ -110,8 +110,10 @@ def test_sound_weights_need_a_first_feature_in_db_frequency_rows() -> None:
 
 
 def test_dropping_silent_training_patches_needs_a_first_feature_in_db_frequency_rows() -> None:
-    with pytest.raises(ConfigError, match=r"silent_patches 'drop' finds silent frames .* mfcc rows are cepstral"):
-        load_experiment("mfcc", {"train": {"silent_patches": "drop"}})
+    for mode in ("drop", "weight"):
+        with pytest.raises(ConfigError, match=rf"silent_patches '{mode}' finds silent frames .* mfcc rows are cep"):
+            load_experiment("mfcc", {"train": {"silent_patches": mode}})
+    assert load_experiment("cqt-mfcc", {"train": {"silent_patches": "weight"}}).train.silent_patches == "weight"
     # envsound leaves its silence out of training (chosen on whole-fold validation parts); the others train on all
     assert load_experiment("envsound").train.silent_patches == "drop"
     assert {load_experiment(name).train.silent_patches for name in ("mfcc", "cqt-mfcc-stap", "sample")} == {"keep"}

@@ -213,3 +213,31 @@ def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_
     kept = np.flatnonzero(dog & (shares > 0))[0]
     torch.testing.assert_close(sounding[0][0], every[int(kept)][0])
     assert np.all(sounding.weights == 1.0)  # the training patches that stay are not weighed
+
+
+def test_weighed_training_patches_carry_their_sound_share_and_the_patches_of_silence_leave(
+        tmp_path: Path) -> None:
+    import soundfile as sf
+
+    # train.silent_patches 'weight': the fit part is built with sound weights and the silent patches dropped
+    sf.write(tmp_path / "silence.wav", np.zeros(5 * 22050, dtype=np.float32), 22050)
+    (tmp_path / "meta.csv").write_text(f"filename,label\n{DOG},dog\n{tmp_path / 'silence.wav'},rain\n")
+    table = open_dataset(tmp_path / "meta.csv")
+    extract(table, SMALL_LOGMEL, tmp_path / "cache", progress=False)
+    caches = [FeatureCache(tmp_path / "cache", SMALL_LOGMEL)]
+    config = ExperimentConfig.parse({
+        "input": {"features": [SMALL_LOGMEL], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]}})
+    front = FrontEnd(config.input, fit_normalizers(caches, table.files))
+    shares = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound")
+    weighed = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound", drop_silent=True)
+    dog = shares.index[:, 0] == 0
+    sounding = dog & (shares.weights > 0)
+    # the dog's patches over the bark stay, each weighing its share (some less than 1: the bark's edges)
+    np.testing.assert_array_equal(weighed.index[weighed.index[:, 0] == 0], shares.index[sounding])
+    np.testing.assert_array_equal(weighed.weights[weighed.index[:, 0] == 0], shares.weights[sounding])
+    assert shares.weights[sounding].min() < 1.0
+    assert weighed.silent_dropped == int((dog & (shares.weights == 0)).sum()) > 0
+    # the floor sits top_db under each view's loudest frame, so a clip of nothing but silence is all "loudest": it
+    # keeps every patch at full weight
+    assert np.all(weighed.weights[weighed.index[:, 0] == 1] == 1.0) and (weighed.index[:, 0] == 1).sum() == (~dog).sum()
+    assert [weighed[i][3] for i in range(len(weighed))] == pytest.approx(weighed.weights.tolist())

@@ -428,6 +428,12 @@ def test_envsound_leaves_the_silent_patches_of_esc10_out_of_training_and_says_ho
     dropped, total = (int(n) for n in said[0].split(": ")[1].split(" training")[0].split(" of "))
     assert 0 < dropped < total  # the dog's patches of silence at least, and not the sounding ones
     caplog.clear()
+    with caplog.at_level(logging.INFO, logger="stasc"):  # weighed: the same patches leave, the rest weigh by sound
+        assert main([*common, "--out", str(tmp_path / "weight"), "--set", "train.silent_patches=weight"]) == 0
+    said = [r.getMessage() for r in caplog.records if "train.silent_patches 'weight'" in r.getMessage()]
+    assert len(said) == 1 and f": {dropped} of {total} training patches" in said[0], said
+    assert said[0].endswith("the others' losses are weighted by their share of sounding frames")
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="stasc"):
         assert main([*common, "--out", str(tmp_path / "keep"), "--set", "train.silent_patches=keep"]) == 0
     assert not any("silent_patches" in r.getMessage() for r in caplog.records)  # every patch trained on

@@ -48,8 +48,8 @@ class PatchDataset(Dataset[tuple[Tensor, int, int, float]]):
     ``clip`` is the position of the patch's clip in ``files``, used to average patch
     probabilities into clip predictions, ``weight`` the patch's part in that average: 1, or under
     ``patch_weights="sound"`` its share of frames above the first feature's dB floor (``model.patch_weights``).
-    ``drop_silent`` leaves out the patches with no such frame (``train.silent_patches: drop``), except for a clip
-    with no other.
+    ``drop_silent`` leaves out the patches with no such frame (``train.silent_patches: drop``, ``weight``), except for
+    a clip with no other. Training patches' weights weigh their loss (``train.silent_patches: weight``).
     """
 
     def __init__(

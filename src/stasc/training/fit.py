@@ -161,15 +161,18 @@ def fit(
     normalizers = fit_normalizers(caches, files["fit"], max_clips=config.input.normalization_clips,
                                   seed=config.train.seed, clip_norm=config.input.clip_norm)
     front_end = FrontEnd(config.input, normalizers)
-    # the patch weights of the clips scored (training patches are never weighed, but may leave out silence)
+    # the patch weights of the clips scored; the training patches' weights weigh their loss (train.silent_patches)
+    silence = config.train.silent_patches
     sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end,
-                               patch_weights="equal" if part == "fit" else config.model.patch_weights,
-                               drop_silent=part == "fit" and config.train.silent_patches == "drop")
+                               patch_weights=config.model.patch_weights if part != "fit"
+                               else "sound" if silence == "weight" else "equal",
+                               drop_silent=part == "fit" and silence != "keep")
             for part in files if files[part]}
-    if config.train.silent_patches == "drop":
+    if silence != "keep":
         fitted = sets["fit"]
-        log.info("train.silent_patches 'drop': %d of %d training patches are digital silence and are not trained on",
-                 fitted.silent_dropped, fitted.silent_dropped + len(fitted))
+        log.info("train.silent_patches '%s': %d of %d training patches are digital silence and are not trained on%s",
+                 silence, fitted.silent_dropped, fitted.silent_dropped + len(fitted),
+                 "; the others' losses are weighted by their share of sounding frames" if silence == "weight" else "")
     if (offsets := config.offsets_only()) is not None:
         log.info("%s", offsets)
     short = sum(s.short_clips for s in sets.values())

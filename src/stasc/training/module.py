@@ -89,15 +89,16 @@ class SceneClassifier(L.LightningModule):
         self._rng = np.random.default_rng([self.config.train.seed, self.global_rank])
 
     def training_step(self, batch: tuple[Tensor, Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y, _, _ = batch
+        x, y, _, weights = batch
         members = self.config.model.members
         # each member of an average gets its own augmentation and mixup draw and its own loss: trained as if apart
         hard = F.one_hot(y, num_classes=len(self.classes)).to(x.dtype)
+        weighed = weights.float() if self.config.train.silent_patches == "weight" else None
         losses, accuracies = [], []
         for member in range(members):
-            inputs, targets = self._augmented(x, hard)
+            inputs, targets, patch_weights = self._augmented(x, hard, weighed)
             logits = self(inputs, member=member)
-            losses.append(F.cross_entropy(logits.float(), targets))  # float32 loss under bf16 autocast
+            losses.append(patch_loss(logits.float(), targets, patch_weights))  # float32 loss under bf16 autocast
             accuracies.append((logits.argmax(1) == y).float().mean())
         # summed, so that each member's gradient (and Adam's coupled L2 on it) is what it would be alone
         loss = torch.stack(losses).sum()
@@ -105,15 +106,23 @@ class SceneClassifier(L.LightningModule):
         self.log("train_patch_acc", torch.stack(accuracies).mean(), on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
-    def _augmented(self, x: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        """One draw of the training-only augmentation, then mixup (each as configured)."""
+    def _augmented(self, x: Tensor, targets: Tensor,
+                   weights: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """One draw of the training-only augmentation, then mixup (each as configured); patch loss ``weights`` (B,)
+        are mixed as the targets are."""
         if self.config.augment.enabled:
             directions = self.gain_directions if self.gain_directions is not None else torch.zeros(0)
             x = augment(x, self.config.augment, gain_directions=directions, rng=self._rng,
                         band_directions=self.band_directions)
         if self.config.mixup.enabled:
-            x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
-        return x, targets
+            if weights is None:
+                x, targets, _ = mixup(x, targets, alpha=self.config.mixup.alpha, rng=self._rng)
+            else:
+                # the weights ride along as one more target column: a mixed patch weighs λ·wᵢ + (1−λ)·wⱼ
+                x, both, _ = mixup(x, torch.cat([targets, weights[:, None].to(targets.dtype)], 1),
+                                   alpha=self.config.mixup.alpha, rng=self._rng)
+                targets, weights = both[:, :-1], both[:, -1].float()
+        return x, targets, weights
 
     def validation_step(self, batch: tuple[Tensor, Tensor, Tensor, Tensor], batch_idx: int) -> None:
         x, y, clips, weights = batch
@@ -173,3 +182,13 @@ class SceneClassifier(L.LightningModule):
             return optimizer
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.max_epochs)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+
+
+def patch_loss(logits: Tensor, targets: Tensor, weights: Tensor | None = None) -> Tensor:
+    """Soft-target cross-entropy of ``logits (B, K)`` against ``targets (B, K)``: the batch mean, or with ``weights
+    (B,)`` (``train.silent_patches: weight``) the weighted mean, so a batch's loss keeps its scale whatever its
+    patches weigh."""
+    if weights is None:
+        return F.cross_entropy(logits, targets)
+    losses = F.cross_entropy(logits, targets, reduction="none")
+    return (weights * losses).sum() / weights.sum().clamp_min(1e-12)
