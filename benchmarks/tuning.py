@@ -190,6 +190,14 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # 86.39): above by 0.08 (noise; two seeds up, one down), so adopted by the rule (the preset since)
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
                     "contrast ±0.3", ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}}))),
+        # 2026-12-07 (eleventh session): dropout 0.3 on the pooled vector before the classifier, as envsound has had
+        # since 2026-12-06 (+0.5 on its validation parts). The test speaker who keeps the spread over 4, nicolas, is
+        # the voice least like the others; a regulariser on the features the classifier reads is the lead that has not
+        # been measured here. The rule, fixed before the runs: adopt if the three-seed mean is above the preset's
+        # 87.29 % (86.28, 89.19, 86.39)
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
+                    "contrast ±0.3, dropout 0.3",
+                    ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -345,7 +353,9 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         # digital silence, 139 of them over half; dropping the wholly silent ones (36) gained 0.7 points here. Scored
         # as the preset was (warps.py --patch-weights sound, --validation-part fold). The rule, fixed before the runs:
         # seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above the
-        # preset's 91.50 % (90.75, 91.75, 92.00)
+        # preset's 91.50 % (90.75, 91.75, 92.00). Result: seed 0 90.75 % (96.2, 88.8, 96.2, 85.0, 87.5; log loss
+        # 0.373; tuning.py's own figure 90.7, 17.9 min), level with the preset's seed 0, not above: not adopted, seeds
+        # 1 and 2 not run (`train.silent_patches: weight` stays an option)
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, training losses "
                     "weighted by sound",

@@ -107,6 +107,7 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         contrast = re.search(r"contrast ±(0\.\d+)", name)
         assert config.augment.contrast == (float(contrast[1]) if contrast else 0.0), name
         if data == "fsdd":
+            assert config.model.dropout == (0.3 if "dropout 0.3" in name else 0.0), name
             assert config.input.clip_norm == ("meanstd" if "divided by its spread" in name else "mean"), name
             if "mean + max pooling" in name:
                 assert config.model.pooling.kind == "meanmax", name
