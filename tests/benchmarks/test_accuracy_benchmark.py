@@ -89,20 +89,28 @@ def test_the_demos_recipe_for_slow_machines_is_the_benchmarks_64_band_row(monkey
     assert load_experiment(preset, changes).settings() == load_experiment(preset, demo.FEWER_BANDS).settings()
 
 
-def test_only_the_sample_presets_own_rows_train_with_its_random_contrast(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a row of an earlier recipe reads "the preset plus X"; once the preset takes a contrast, the row must pin it off,
-    # or it silently becomes a different recipe from the one its figures in the README were measured on
+def test_only_the_sample_presets_own_rows_train_with_its_newest_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a row of an earlier recipe reads "the preset plus X"; once the preset takes a contrast or a dropout, the row must
+    # pin it off, or it silently becomes a different recipe from the one its figures in the README were measured on
     monkeypatch.syspath_prepend(str(BENCHMARK.parent))
     accuracy = importlib.import_module("accuracy")
     rows = accuracy.fsdd_rows()
+    preset = load_experiment("sample")
     preset_rows = set(accuracy.seeds_of("sample preset (stasc)"))
-    for name, (preset, changes) in rows.items():
-        contrast = load_experiment(preset, changes).augment.contrast
-        assert contrast == (load_experiment("sample").augment.contrast if name in preset_rows else 0.0), name
-    before = accuracy.seeds_of("sample without the random contrast (the preset until 2026-12-07, tenth session)")
-    for seed, name in enumerate(before):
-        assert load_experiment(*rows[name]) == load_experiment("sample", {"augment": {"contrast": 0.0},
-                                                                          "train": {"seed": seed}}), name
+    contrast_rows = preset_rows | set(accuracy.seeds_of(NO_DROPOUT_ROW))
+    for name, (recipe, changes) in rows.items():
+        config = load_experiment(recipe, changes)
+        assert config.model.dropout == (preset.model.dropout if name in preset_rows else 0.0), name
+        assert config.augment.contrast == (preset.augment.contrast if name in contrast_rows else 0.0), name
+    eras = {NO_DROPOUT_ROW: {"model": {"dropout": 0.0}},
+            "sample without the random contrast (the preset until 2026-12-07, tenth session)": {
+                "model": {"dropout": 0.0}, "augment": {"contrast": 0.0}}}
+    for row, undone in eras.items():
+        for seed, name in enumerate(accuracy.seeds_of(row)):
+            assert load_experiment(*rows[name]) == load_experiment("sample", {**undone, "train": {"seed": seed}}), name
+
+
+NO_DROPOUT_ROW = "sample without dropout (the preset until 2026-12-07, eleventh session)"
 
 
 def test_the_demos_quoted_figures_are_the_ones_the_readme_reports() -> None:

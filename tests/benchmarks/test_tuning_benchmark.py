@@ -122,7 +122,7 @@ def test_the_sample_as_before_variant_is_stap_with_mixup_and_no_augmentation(mon
 # the same validation parts chose on top (benchmarks/warps.py: test-time warps and patch weights change no training)
 TUNED_PRESETS = [("fsdd", "sample",
                   "warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
-                  "contrast ±0.3",
+                  "contrast ±0.3, dropout 0.3",
                   {"model": {"test_time_warps": [0.9, 1.0, 1.1]}}),
                  ("esc10", "envsound",
                   "envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
