@@ -8,7 +8,7 @@ import torch
 
 from helpers import SHARED_DATA
 from stasc.config import ExperimentConfig
-from stasc.data import open_dataset
+from stasc.data import ClipTable, open_dataset
 from stasc.extraction import extract
 from stasc.features.cache import FeatureCache
 from stasc.features.frontend import FrontEnd
@@ -187,10 +187,11 @@ def test_sound_weights_score_the_clip_the_same_in_cross_validation_and_predictio
     assert (scored - clip_probabilities(patch_probs, clips, 1)[0]).abs().max() > 1e-3  # the weights mattered
 
 
-def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_own(tmp_path: Path) -> None:
+def bark_and_silence(tmp_path: Path) -> tuple[ClipTable, list[FeatureCache], FrontEnd]:
+    """The dog's bark in its digital silence and 5 s of nothing at all, their log-mel cached, and a front end of
+    32 x 32 patches every 16 frames."""
     import soundfile as sf
 
-    # the dog's bark in its digital silence, and 5 s of nothing at all
     sf.write(tmp_path / "silence.wav", np.zeros(5 * 22050, dtype=np.float32), 22050)
     (tmp_path / "meta.csv").write_text(f"filename,label\n{DOG},dog\n{tmp_path / 'silence.wav'},rain\n")
     table = open_dataset(tmp_path / "meta.csv")
@@ -198,7 +199,11 @@ def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_
     caches = [FeatureCache(tmp_path / "cache", SMALL_LOGMEL)]
     config = ExperimentConfig.parse({
         "input": {"features": [SMALL_LOGMEL], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]}})
-    front = FrontEnd(config.input, fit_normalizers(caches, table.files))
+    return table, caches, FrontEnd(config.input, fit_normalizers(caches, table.files))
+
+
+def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_own(tmp_path: Path) -> None:
+    table, caches, front = bark_and_silence(tmp_path)
     every = PatchDataset(caches, table.files, [0, 1], front)
     sounding = PatchDataset(caches, table.files, [0, 1], front, drop_silent=True)
     shares = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound").weights
@@ -217,17 +222,8 @@ def test_silent_training_patches_are_dropped_and_a_wholly_silent_clip_keeps_its_
 
 def test_weighed_training_patches_carry_their_sound_share_and_the_patches_of_silence_leave(
         tmp_path: Path) -> None:
-    import soundfile as sf
-
     # train.silent_patches 'weight': the fit part is built with sound weights and the silent patches dropped
-    sf.write(tmp_path / "silence.wav", np.zeros(5 * 22050, dtype=np.float32), 22050)
-    (tmp_path / "meta.csv").write_text(f"filename,label\n{DOG},dog\n{tmp_path / 'silence.wav'},rain\n")
-    table = open_dataset(tmp_path / "meta.csv")
-    extract(table, SMALL_LOGMEL, tmp_path / "cache", progress=False)
-    caches = [FeatureCache(tmp_path / "cache", SMALL_LOGMEL)]
-    config = ExperimentConfig.parse({
-        "input": {"features": [SMALL_LOGMEL], "patch_width": 32, "patch_shift": 16, "patch_size": [32, 32]}})
-    front = FrontEnd(config.input, fit_normalizers(caches, table.files))
+    table, caches, front = bark_and_silence(tmp_path)
     shares = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound")
     weighed = PatchDataset(caches, table.files, [0, 1], front, patch_weights="sound", drop_silent=True)
     dog = shares.index[:, 0] == 0
