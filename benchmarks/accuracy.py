@@ -93,12 +93,12 @@ AUGMENT_OFF = {"time_shift": 0, "gain_db": 0.0, "freq_masks": 0, "time_masks": 0
 Row = tuple[str, dict[str, Any]]
 
 
-def full_band(n_mels: int = 64, *, freq_max_width: int = 8) -> dict[str, Any]:
+def full_band(n_mels: int = 64, *, freq_max_width: int = 8, hop_length: int = 1024) -> dict[str, Any]:
     """`envsound` on the whole band of ESC's 44.1 kHz recordings (to 22 kHz instead of 11) in ``n_mels`` x 128 patches,
     frequency masks up to ``freq_max_width`` bands: hop 1024 at 44.1 kHz is the frame grid of hop 512 at 22.05 kHz, so
-    the patches and the compute stay the same at 64 bands. Every setting is pinned, so a row keeps its recipe whatever
-    the preset takes later."""
-    return {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 1024,
+    the patches and the compute stay the same at 64 bands (``hop_length`` 512: a frame grid twice as fine). Every
+    setting is pinned, so a row keeps its recipe whatever the preset takes later."""
+    return {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": hop_length,
                                     "n_mels": n_mels}], "patch_size": [n_mels, 128]},
             "model": {"input_size": [n_mels, 128]}, "augment": {"freq_max_width": freq_max_width}}
 

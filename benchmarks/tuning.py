@@ -109,8 +109,7 @@ ENV_SILENT_DROPPED = merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16),
     "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}}))
 
 # 64 bands on a frame grid twice as fine (hop 512 at 44.1 kHz): patches of 128 frames span 1.5 s, starting every 0.74 s
-FINE_HOP = {"input": {"features": [{"kind": "logmel", "sample_rate": 44100, "n_fft": 2048, "hop_length": 512,
-                                    "n_mels": 64}], "patch_shift": 64}}
+FINE_HOP = merge(full_band(64, hop_length=512), {"input": {"patch_shift": 64}})
 
 VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "fsdd": {
@@ -348,7 +347,7 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 64 bands, hop 512 (1.5-s patches), patches weighted by sound, silent patches not "
                     "trained on",
-                    ("envsound", merge(ENV_SILENT_DROPPED, merge(full_band(64), FINE_HOP)))),
+                    ("envsound", merge(ENV_SILENT_DROPPED, FINE_HOP))),
         # 2026-12-07 (eleventh session): the preset with each training patch's loss weighted by its share of sounding
         # frames (train.silent_patches: weight), the weight it is scored with. 331 of ESC-10's 1,604 patches hold some
         # digital silence, 139 of them over half; dropping the wholly silent ones (36) gained 0.7 points here. Scored
