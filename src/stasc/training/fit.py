@@ -163,9 +163,9 @@ def fit(
     front_end = FrontEnd(config.input, normalizers)
     # the patch weights of the clips scored; the training patches' weights weigh their loss (train.silent_patches)
     silence = config.train.silent_patches
+    fit_weights = "sound" if silence == "weight" else "equal"
     sets = {part: PatchDataset(caches, files[part], [targets[i] for i in getattr(plan, part)], front_end,
-                               patch_weights=config.model.patch_weights if part != "fit"
-                               else "sound" if silence == "weight" else "equal",
+                               patch_weights=fit_weights if part == "fit" else config.model.patch_weights,
                                drop_silent=part == "fit" and silence != "keep")
             for part in files if files[part]}
     if silence != "keep":
