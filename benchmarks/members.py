@@ -72,9 +72,11 @@ class SplitInputs:
 
 
 @torch.inference_mode()
-def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "validation") -> Iterator[SplitInputs]:
+def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "validation",
+                 patch_shift: int | None = None) -> Iterator[SplitInputs]:
     """Every finished split of ``run`` with the patches of its validation part (the clips tuning chose on), or,
-    with ``part="test"``, of its test fold."""
+    with ``part="test"``, of its test fold; cut every ``patch_shift`` frames (default: the run's own
+    ``input.patch_shift``), a denser or sparser grid of the same clips for the same trained model."""
     _, rows = read_rows(run.folds)  # the clips the run had (all of them, or a smoke run's first few)
     used = {row["filename"] for row in rows}
     table = table.subset([i for i, name in enumerate(table.files) if name in used])
@@ -89,7 +91,8 @@ def split_inputs(run: RunDir, table: ClipTable, cache: Path, *, part: str = "val
         chosen = test if part == "test" else plan_split(config, table, train, test, name=split.name,
                                                         folds="dataset", fold_of_clip=folds).selection
         files, targets = [table.files[i] for i in chosen], [table.targets[i] for i in chosen]
-        front_end = FrontEnd(config.input, list(saved.normalizers))
+        cut = config.input if patch_shift is None else config.input.model_copy(update={"patch_shift": patch_shift})
+        front_end = FrontEnd(cut, list(saved.normalizers))
         # re-extracts a clip whose cached features came from another file of the same name (another copy of the
         # data sharing the cache, e.g. the bundled sample): the cache keys clips by their path under the data folder
         caches = ensure_features(config, table.subset(list(chosen)), cache, progress=False)

@@ -44,7 +44,7 @@ def run_gap(run: RunDir, table, cache: Path) -> dict[str, Any]:  # type: ignore[
     """The run's last models on its validation parts and on its test folds: accuracy over all their clips."""
     config = load_experiment(run.config)
     # scored as the run's model scores: its own test-time warps and patch weights
-    scoring = (tuple(config.model.test_time_warps), config.model.patch_weights)
+    scoring = (tuple(config.model.test_time_warps), config.model.patch_weights, None)
     scored = {part: score_run(run, table, cache, part, [scoring])[scoring] for part in ("validation", "test")}
     correct = {part: np.concatenate([c for c, _ in splits]) for part, splits in scored.items()}
     accuracy = {part: float(c.mean()) for part, c in correct.items()}
