@@ -198,6 +198,15 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
                     "contrast ±0.3, dropout 0.3",
                     ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3}}))),
+        # 2026-12-07 (twelfth session): the preset with its weight decay decoupled from the gradient (AdamW, decay 0.05:
+        # every step shrinks each weight by lr x 0.05) instead of Adam's coupled L2 of 5e-4, which Adam's per-weight
+        # step sizes scale away where gradients are large. A regulariser on every weight alike, against learning the
+        # four training voices' particulars; the test speaker nicolas still keeps the spread over 4. The rule, fixed
+        # before the runs: adopt if the three-seed mean is above the preset's 87.44 % (86.28, 89.43, 86.61)
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
+                    "contrast ±0.3, dropout 0.3, AdamW 0.05",
+                    ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3},
+                                                      "train": {"optimizer": "adamw", "weight_decay": 0.05}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -360,6 +369,16 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, training losses "
                     "weighted by sound",
                     ("envsound", merge(ENV_SILENT_DROPPED, {"train": {"silent_patches": "weight"}}))),
+        # 2026-12-07 (twelfth session): the preset with its weight decay decoupled from the gradient (AdamW, decay 0.05:
+        # every step shrinks each weight by lr x 0.05) instead of Adam's coupled L2 of 5e-4, which Adam's per-weight
+        # step sizes scale away where gradients are large. A regulariser on every weight alike for 320 training clips
+        # (fold 1's helicopter heard as fire or rain is a source recording's particulars learned as its class's).
+        # Scored as the preset was (warps.py --patch-weights sound, --validation-part fold). The rule, fixed before the
+        # runs: seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above
+        # the preset's 91.50 % (90.75, 91.75, 92.00)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, AdamW 0.05",
+                    ("envsound", merge(ENV_SILENT_DROPPED, {"train": {"optimizer": "adamw", "weight_decay": 0.05}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

@@ -155,6 +155,10 @@ class TrainConfig(Section):
 
     lr: PositiveFloat = 1e-4
     weight_decay: NonNegativeFloat = 5e-4
+    # "adam": the paper's Adam with its weight decay as a coupled L2 penalty (added to the gradient, then scaled by
+    # Adam's per-weight step sizes); "adamw": the decay decoupled from the gradient (each step shrinks every weight by
+    # lr · weight_decay, AdamW), so it regularises every weight alike whatever its gradient's scale
+    optimizer: Literal["adam", "adamw"] = "adam"
     batch_size: PositiveInt = 256
     eval_batch_size: PositiveInt = 512
     max_epochs: PositiveInt = 100

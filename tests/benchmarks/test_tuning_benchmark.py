@@ -64,6 +64,9 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         stretch = re.search(r"time stretch (0\.\d+)", name)
         assert config.augment.time_stretch == (float(stretch[1]) if stretch else 0.0), name
         assert config.train.precision == ("bf16-mixed" if "bf16" in name else "auto"), name
+        adamw = re.search(r"AdamW (0\.\d+)", name)
+        assert (config.train.optimizer, config.train.weight_decay) == (
+            ("adamw", float(adamw[1])) if adamw else ("adam", 5e-4)), name
         if "full width" in name:
             assert config.model.width_multiplier == 1.0, name
         if "temporal mean" in name:

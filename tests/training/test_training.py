@@ -135,6 +135,7 @@ def test_same_seed_same_folds_and_same_weights(tmp_path: Path) -> None:
         ("train.lr=nan", "train.lr: input should be a finite number"),
         ("model.pooling=max", "model.pooling: got 'max', expected one of"),
         ("input.patch_width=0", "input.patch_width: input should be greater than 0, got 0"),
+        ("train.optimizer=sgd", "train.optimizer: input should be 'adam' or 'adamw', got 'sgd'"),
     ],
 )
 def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, match: str,
@@ -147,6 +148,35 @@ def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, mat
     assert re.search(match, err), err
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         load_experiment("nope")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adamw_shrinks_every_weight_by_lr_times_decay_where_adam_adds_the_decay_to_the_gradient(optimizer: str) -> None:
+    from stasc.config import ExperimentConfig
+    from stasc.features.patches import Normalizer
+    from stasc.training.module import SceneClassifier
+
+    config = ExperimentConfig.parse({
+        "input": {"features": [{"kind": "logmel", "n_mels": 32, "n_fft": 512, "hop_length": 256}],
+                  "patch_size": [32, 32]},
+        "model": {"input_size": [32, 32], "width_multiplier": 0.0625, "n_classes": 3, "pooling": "mean",
+                  "head": "linear"},
+        "train": {"optimizer": optimizer, "lr": 0.01, "weight_decay": 0.1, "lr_schedule": "cosine", "max_epochs": 4}})
+    module = SceneClassifier.create(config, ["a", "b", "c"], [Normalizer(np.zeros(32), np.ones(32))])
+    configured = module.configure_optimizers()
+    step = configured["optimizer"]
+    assert type(step) is (torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam)
+    assert isinstance(configured["lr_scheduler"]["scheduler"], torch.optim.lr_scheduler.CosineAnnealingLR)
+    weights = [p for p in module.parameters() if p.abs().min() > 1e-3]  # no weight near 0, where sign() is unstable
+    before = [w.detach().clone() for w in weights]
+    for p in module.parameters():
+        p.grad = torch.zeros_like(p)  # no loss: only the weight decay moves a weight
+    step.step()
+    for old, new in zip(before, weights):
+        if optimizer == "adamw":  # decoupled: w · (1 − lr · decay), in proportion to the weight
+            torch.testing.assert_close(new.detach(), old * (1 - 0.01 * 0.1))
+        else:  # coupled: the gradient is decay · w, and Adam's first step moves each weight by lr against its sign
+            torch.testing.assert_close(new.detach(), old - 0.01 * old.sign(), atol=1e-5, rtol=1e-4)
 
 
 def test_every_preset_loads_and_the_paper_presets_match_the_paper_table() -> None:

@@ -175,9 +175,10 @@ class SceneClassifier(L.LightningModule):
         self.monitored = [float(v) for v in checkpoint.get("stasc_monitored", [])]
 
     def configure_optimizers(self) -> Any:
-        # the paper's "L2 regularisation with weight decay 5e-4": Adam's coupled L2 penalty
+        # the paper's "L2 regularisation with weight decay 5e-4": Adam's coupled L2 penalty (train.optimizer adam)
         train = self.config.train
-        optimizer = torch.optim.Adam(self.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        kind = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
+        optimizer = kind(self.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         if train.lr_schedule == "constant":
             return optimizer
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.max_epochs)
