@@ -108,6 +108,15 @@ MELS_64 = {"input": {"features": [{"kind": "logmel", "sample_rate": 8000, "n_fft
 ENV_SILENT_DROPPED = merge(ENV_DROPOUT, merge(full_band(128, freq_max_width=16), {
     "model": {"patch_weights": "sound"}, "train": {"silent_patches": "drop"}}))
 
+
+
+def with_pcen(features: list[dict[str, Any]]) -> dict[str, Any]:
+    """``features`` and then PCEN on the first one's mel grid, one input channel each. The log-mel stays first: the
+    patch weights, the silent patches and the gain and equaliser augmentations need its dB rows."""
+    return {"input": {"features": [*features, {**features[0], "kind": "pcen"}]},
+            "model": {"in_channels": len(features) + 1}}
+
+
 # 64 bands on a frame grid twice as fine (hop 512 at 44.1 kHz): patches of 128 frames span 1.5 s, starting every 0.74 s
 FINE_HOP = merge(full_band(64, hop_length=512), {"input": {"patch_shift": 64}})
 
@@ -207,6 +216,16 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                     "contrast ±0.3, dropout 0.3, AdamW 0.05",
                     ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3},
                                                       "train": {"optimizer": "adamw", "weight_decay": 0.05}}))),
+        # 2026-12-07 (twelfth session): the preset with PCEN stacked after its log-mel as a second channel (each mel
+        # band divided by its own level over 0.4 s, then compressed: features/kinds/pcen.py). nicolas, the test speaker
+        # who keeps the spread over 4, reaches the network with a smaller dynamic range than the other four (7.8 dB of
+        # spread about his rows' means against 9.5-13.5); PCEN gives every voice's onsets the same relief whatever the
+        # recording's level, noise floor or colouring. The rule, fixed before the runs: adopt if the three-seed mean is
+        # above the preset's 87.44 % (86.28, 89.43, 86.61), or above the AdamW variant's if that is adopted first
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
+                    "contrast ±0.3, dropout 0.3, PCEN channel",
+                    ("sample", merge(merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3}}),
+                                     with_pcen(SAMPLE_FMIN_60["input"]["features"])))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -379,6 +398,18 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, AdamW 0.05",
                     ("envsound", merge(ENV_SILENT_DROPPED, {"train": {"optimizer": "adamw", "weight_decay": 0.05}}))),
+        # 2026-12-07 (twelfth session): the preset with PCEN stacked after its log-mel as a second channel (each of the
+        # 128 mel bands divided by its own level over 0.4 s, then compressed: features/kinds/pcen.py). Fold 1's
+        # helicopter heard as crackling fire or rain: three broadband textures whose steady level PCEN divides out,
+        # leaving how each band moves within a few tenths of a second (a rotor's beat, a crackle, a patter), whatever
+        # the distance or the recorder. The log-mel stays first: the patch weights and the silent patches find silence
+        # in its dB rows, and the gain and equaliser draws move it alone (PCEN divides them out). Scored as the preset
+        # was (warps.py --patch-weights sound, --validation-part fold). The rule, fixed before the runs: seeds 1 and 2
+        # only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above the preset's
+        # 91.50 % (90.75, 91.75, 92.00), or above the AdamW variant's if that is adopted first
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, PCEN channel",
+                    ("envsound", merge(ENV_SILENT_DROPPED, with_pcen(ENV_SILENT_DROPPED["input"]["features"])))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

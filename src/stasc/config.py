@@ -238,15 +238,24 @@ class ExperimentConfig(Section):
         if any(f != 1.0 for f in self.model.test_time_warps) and cepstral:
             raise ValueError(f"model.test_time_warps stretch frequency rows; {', '.join(cepstral)} rows are cepstral "
                              "coefficients (use logmel or cqt features, or test_time_warps [1.0])")
+        level_free = [spec.kind for spec in self.input.features if spec.rows_are_frequencies and not spec.rows_in_db]
+        for key, value in (("gain_db", self.augment.gain_db), ("filter_db", self.augment.filter_db)):
+            if value > 0 and len(level_free) == len(self.input.features):
+                raise ValueError(f"augment.{key} changes levels in dB; {', '.join(level_free)} rows divide each band's "
+                                 f"level out, so it would leave every input as it is (stack a logmel or cqt feature, "
+                                 f"or set {key} 0)")
         first = self.input.features[0]
-        if self.model.patch_weights == "sound" and not first.rows_are_frequencies:
+        if first.rows_are_frequencies and first.rows_in_db:
+            return self
+        what = "cepstral coefficients" if not first.rows_are_frequencies else "level-normalised, not dB"
+        if self.model.patch_weights == "sound":
             raise ValueError(f"model.patch_weights 'sound' finds silent frames at the dB floor of the first feature's "
-                             f"frequency rows; {first.kind} rows are cepstral coefficients (put a logmel or cqt "
-                             "feature first, or use patch_weights 'equal')")
-        if self.train.silent_patches != "keep" and not first.rows_are_frequencies:
+                             f"frequency rows; {first.kind} rows are {what} (put a logmel or cqt feature first, or "
+                             "use patch_weights 'equal')")
+        if self.train.silent_patches != "keep":
             raise ValueError(f"train.silent_patches '{self.train.silent_patches}' finds silent frames at the dB floor "
-                             f"of the first feature's frequency rows; {first.kind} rows are cepstral coefficients (put "
-                             "a logmel or cqt feature first, or use silent_patches 'keep')")
+                             f"of the first feature's frequency rows; {first.kind} rows are {what} (put a logmel or "
+                             "cqt feature first, or use silent_patches 'keep')")
         return self
 
     def offsets_only(self) -> str | None:

@@ -64,6 +64,12 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         stretch = re.search(r"time stretch (0\.\d+)", name)
         assert config.augment.time_stretch == (float(stretch[1]) if stretch else 0.0), name
         assert config.train.precision == ("bf16-mixed" if "bf16" in name else "auto"), name
+        kinds = [spec.kind for spec in config.input.features]
+        assert kinds[-1:] == (["pcen"] if "PCEN channel" in name else ["logmel"]), name
+        if "PCEN channel" in name:  # on the log-mel's own grid, one more input channel
+            pcen, mel = config.input.features[-1].to_dict(), config.input.features[0].to_dict()
+            assert {k: v for k, v in pcen.items() if k in mel and k != "kind"} == {
+                k: v for k, v in mel.items() if k != "kind"} and config.model.in_channels == len(kinds), name
         adamw = re.search(r"AdamW (0\.\d+)", name)
         assert (config.train.optimizer, config.train.weight_decay) == (
             ("adamw", float(adamw[1])) if adamw else ("adam", 5e-4)), name
@@ -82,15 +88,16 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
             lr = re.search(r"lr (0\.\d+)", name)
             assert config.train.lr == (float(lr[1]) if lr else 0.001), name
             assert config.model.pooling.kind == ("meanmax" if "mean + max" in name else "mean"), name
-            rates = [spec.sample_rate for spec in config.input.features]
+            mels = [spec for spec in config.input.features if spec.kind == "logmel"]  # a PCEN channel: checked above
+            rates = [spec.sample_rate for spec in mels]
             assert rates == ([22050, 44100] if "stacked" in name else [44100] if "44.1 kHz" in name else [22050]), name
-            assert config.model.in_channels == len(rates), name
+            assert config.model.in_channels == len(config.input.features), name
             assert config.input.patch_width == (216 if "whole clip" in name else 128), name
-            hops = [1024 if spec.sample_rate == 44100 else 512 for spec in config.input.features]
-            assert [spec.hop_length for spec in config.input.features] == ([512] if "hop 512" in name else hops), name
+            hops = [1024 if spec.sample_rate == 44100 else 512 for spec in mels]
+            assert [spec.hop_length for spec in mels] == ([512] if "hop 512" in name else hops), name
             assert config.input.patch_shift == (64 if "hop 512" in name else 32), name
             bands = 128 if "128 bands" in name else 64
-            assert [spec.n_mels for spec in config.input.features] == [bands] * len(rates), name
+            assert [spec.n_mels for spec in mels] == [bands] * len(rates), name
             assert config.input.patch_size[0] == config.model.input_size[0] == bands, name
             # masks cover the same share of the spectrum in the adopted 128-band recipe (16 of 128, as 8 of 64)
             wide = "masks twice as wide" in name or ("128 bands" in name and "dropout" in name)

@@ -104,8 +104,9 @@ class FrontEnd(nn.Module):
 
     def band_directions(self) -> Tensor:
         """``(C, H, 1)``: how each row of a network input moves when its own frequency band is 1 dB louder
-        (one unit of a feature in dB, normalised and resized); what the random equaliser scales."""
-        return self._input_directions([torch.ones(t.settings.n_rows) for t in self.feature_transforms()])
+        (each feature's :meth:`~stasc.features.registry.FeatureTransform.band_response`, normalised and resized);
+        what the random equaliser scales."""
+        return self._input_directions([t.band_response() for t in self.feature_transforms()])
 
     def _input_directions(self, responses: Sequence[Tensor]) -> Tensor:
         """Each feature's per-row response ``(R,)`` in its own units as a network input ``(C, H, 1)``."""

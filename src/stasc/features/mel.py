@@ -114,7 +114,7 @@ class MelTransform(FeatureTransform):
     def signals(self, signals: Tensor) -> Tensor:
         return self.rows(signals).unsqueeze(1)
 
-    def graph(self) -> nn.Module:
+    def graph(self) -> nn.Module | None:
         return MelGraph(self)
 
     def gain_response(self) -> Tensor:

@@ -31,6 +31,8 @@ class FeatureSettings(Section):
     # rows ordered by frequency (bands, bins), so stretching them moves energy up or down the spectrum;
     # cepstral rows are not (augment.freq_warp refuses them)
     rows_are_frequencies: ClassVar[bool] = True
+    # rows in dB of a power (log-mel, CQT): silence lies at the top_db floor, a gain adds to every row (not PCEN's)
+    rows_in_db: ClassVar[bool] = True
 
     @property
     @abstractmethod
@@ -113,6 +115,11 @@ class FeatureTransform(nn.Module, ABC):
         """How each row moves when the input is 1 dB louder, ``(rows,)`` float32; what the gain
         augmentation adds, scaled by its draw, to a patch of this feature."""
         return torch.zeros(self.settings.n_rows)
+
+    def band_response(self) -> Tensor:
+        """How each row moves when its own frequency band is 1 dB louder, ``(rows,)`` float32: one unit of a feature
+        in dB; what the random equaliser (``augment.filter_db``) scales."""
+        return torch.ones(self.settings.n_rows)
 
 
 @dataclass(frozen=True)
