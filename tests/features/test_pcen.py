@@ -107,3 +107,28 @@ def test_envsound_trains_on_log_mel_and_pcen_stacked_end_to_end(tmp_path: Path) 
     assert rows and all(abs(sum(float(r[c]) for c in r if c not in ("filename", "label", "predicted", "fold")) - 1)
                         < 1e-3 for r in rows)
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()) == ["logmel", "pcen"]
+
+
+def test_a_log_mel_and_pcen_model_is_exported_from_both_features_and_scores_as_the_checkpoint(tmp_path: Path) -> None:
+    from stasc.export import export_model
+    from stasc.inference import Predictor
+    from stasc.loading import model_predictors
+    from stasc.models import build_model
+
+    features = [{"kind": "logmel", **GRID}, {"kind": "pcen", **GRID}]
+    config = load_experiment("envsound", {"input": {"features": features}, "model": {
+        "in_channels": 2, "width_multiplier": 0.0625, "members": 1}})
+    views = torch.from_numpy(esc_clip(CLIPS[0])[:, : 4 * 44100])  # mono: one view, 4 s
+    with torch.no_grad():
+        spectrograms = [build_transform(spec)(views) for spec in config.input.features]
+    torch.manual_seed(0)
+    normalizers = [Normalizer.fit(s.numpy() for s in spectrogram) for spectrogram in spectrograms]
+    checkpoint = Predictor(config, [str(i) for i in range(config.model.n_classes)], normalizers,
+                           build_model(config.model)).save(tmp_path / "pcen.ckpt")
+    report = export_model(model_predictors(checkpoint), tmp_path / "pcen.pt", format="torchscript", window_seconds=4.0)
+    assert report.input_kind == "features"  # the PCEN recursion has no graph form
+    module = torch.jit.load(str(tmp_path / "pcen.pt"))
+    with torch.no_grad():
+        got = module(spectrograms[0], spectrograms[1]).numpy()
+    expected = Predictor.from_checkpoint(checkpoint).window_probabilities(views[None])[0].numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)

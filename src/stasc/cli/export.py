@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "channel view, Tensor (1, samples) float32 at the model's sample rate, and returns the class "
         "probabilities (mean over patches). A run folder exports its model as `predict --model RUN` uses it: "
         "the final model when it has one, else the average of its fold models, as one graph. Models with a "
-        "feature that cannot run in the graph (CQT, HPSS) take the raw spectrogram of each of their features "
+        "feature that cannot run in the graph (CQT, HPSS, PCEN) take the raw spectrogram of each of their features "
         "instead (inputs features_0, features_1, ...: for cqt-mfcc the CQT and the MFCC, each (1, rows, frames)). "
         "Class names, input kind, sample rate and window length are stored in the file and in FILE.json.",
         epilog=EXAMPLE,
