@@ -48,14 +48,14 @@ class PcenSettings(MelSettings):
 
 def pcen(db: Tensor, settings: PcenSettings) -> Tensor:
     """Mel power in dB ``(..., bands, frames)`` → PCEN rows, same shape (float32)."""
-    energy = INTEGER_SCALE * torch.pow(10.0, db.double() / 20)
+    magnitudes = INTEGER_SCALE * torch.pow(10.0, db.double() / 20)
     b = settings.smoothing
-    level = energy[..., 0]
-    smooth = torch.empty_like(energy)
-    for frame in range(energy.shape[-1]):  # the recursion runs over frames; bands and clips go together
-        level = b * energy[..., frame] + (1 - b) * level
+    level = magnitudes[..., 0]
+    smooth = torch.empty_like(magnitudes)
+    for frame in range(magnitudes.shape[-1]):  # the recursion runs over frames; bands and clips go together
+        level = b * magnitudes[..., frame] + (1 - b) * level
         smooth[..., frame] = level
-    divided = energy * torch.exp(-settings.gain * (math.log(settings.eps) + torch.log1p(smooth / settings.eps)))
+    divided = magnitudes * torch.exp(-settings.gain * (math.log(settings.eps) + torch.log1p(smooth / settings.eps)))
     out = settings.bias**settings.power * torch.expm1(settings.power * torch.log1p(divided / settings.bias))
     return out.float()
 
