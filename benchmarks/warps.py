@@ -54,6 +54,13 @@ def warp_set(text: str) -> tuple[float, ...]:
     return factors
 
 
+def frames(text: str) -> int:
+    """A patch shift: a positive whole number of frames."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a patch shift is a positive whole number of frames")
+    return int(text)
+
+
 def label(warps: tuple[float, ...], weights: str = "equal", shift: int | None = None) -> str:
     """A row's name: its warps, its patch weights where they are not the equal mean, its patch shift where it is
     not the run's own."""
@@ -93,7 +100,7 @@ def main() -> None:
     parser.add_argument("--patch-weights", nargs="+", choices=("equal", "sound"), default=["equal"],
                         help="how a clip's patches combine: equal (the mean; the default), sound (by each patch's "
                              "share of frames above the dB floor); each with every warp set")
-    parser.add_argument("--patch-shifts", nargs="+", type=int, default=[None], metavar="FRAMES",
+    parser.add_argument("--patch-shifts", nargs="+", type=frames, default=[None], metavar="FRAMES",
                         help="cut each clip's patches every FRAMES frames, each with every warp set and weighting "
                              "(default: the run's own input.patch_shift)")
     parser.add_argument("--seeds", type=int, choices=(1, 3), default=1, help="3: each row's seed-1 and seed-2 rows too")
@@ -102,8 +109,6 @@ def main() -> None:
     out = args.out or Path(f"benchmarks/results/warps-{args.data}-{args.part}")
     out.mkdir(parents=True, exist_ok=True)
     table, _ = table_of(args.data)
-    if any(s is not None and s < 1 for s in args.patch_shifts):
-        parser.error(f"--patch-shifts {args.patch_shifts}: each shift is a positive number of frames")
     scorings = [(w, m, s) for s in args.patch_shifts for w in args.warps for m in args.patch_weights]
     per_set: dict[Scoring, list[tuple[np.ndarray, np.ndarray]]] = {s: [] for s in scorings}
     per_seed: dict[Scoring, list[float]] = {s: [] for s in scorings}

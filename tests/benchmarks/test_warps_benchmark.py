@@ -23,6 +23,10 @@ def test_a_warp_set_is_comma_separated_factors_each_in_range(warps) -> None:  # 
     assert warps.label((1.0,)) == "none (1)" and warps.label((0.9, 1.0, 1.1)) == "0.9, 1, 1.1"
     assert warps.label((1.0,), "sound") == "none (1); patches weighted by sound"
     assert warps.label((1.0,), "sound", 8) == "none (1); patches weighted by sound; patches every 8 frames"
+    assert warps.frames("8") == 8
+    for bad_shift in ("0", "-4", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive whole number of frames"):
+            warps.frames(bad_shift)
     for bad, problem in (("0.9;1.1", "comma-separated"), ("0.2,1", r"\[0.5, 2\]")):
         with pytest.raises(argparse.ArgumentTypeError, match=problem):
             warps.warp_set(bad)
