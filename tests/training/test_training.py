@@ -179,6 +179,18 @@ def test_adamw_shrinks_every_weight_by_lr_times_decay_where_adam_adds_the_decay_
             torch.testing.assert_close(new.detach(), old - 0.01 * old.sign(), atol=1e-5, rtol=1e-4)
 
 
+def test_stasc_train_with_adamw_trains_end_to_end_and_its_checkpoint_holds_the_decoupled_optimiser(
+        tmp_path: Path) -> None:
+    data = fsdd_subset(tmp_path, 1)
+    assert main(train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.optimizer=adamw",
+                           "--set", "train.weight_decay=0.05")) == 0
+    last = RunDir(tmp_path / "run").split("fold-0").last
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    group = saved["optimizer_states"][0]["param_groups"][0]
+    assert group["decoupled_weight_decay"] is True and group["weight_decay"] == 0.05
+    assert checkpoint.read(last).config.train.optimizer == "adamw"
+
+
 def test_every_preset_loads_and_the_paper_presets_match_the_paper_table() -> None:
     expected = {
         "mfcc": ("mean", False, 1), "mfcc-stap": ("stap", False, 1), "mfcc-stap-mixup": ("stap", True, 1),
