@@ -231,6 +231,17 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                     "contrast ±0.3, dropout 0.3, PCEN channel",
                     ("sample", merge(merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3}}),
                                      with_pcen(SAMPLE_FMIN_60["input"]["features"])))),
+        # 2026-12-08 (thirteenth session): the preset keeping a moving average of its weights (train.ema_epochs 2: a
+        # time constant of a tenth of its 20 epochs) instead of the weights of its last step. A run keeps the last
+        # epoch's model, one noisy draw from where the weights wander; over seeds the test speakers' accuracies move by
+        # a point or more (nicolas 82.2-83.0) and the validation speakers' by three, and an average of the weights over
+        # the last epochs is a flatter, steadier point (Polyak averaging; SWA, Izmailov et al. 2018). The rule, fixed
+        # before the runs: adopt if the three-seed mean is above the preset's 87.44 % (86.28, 89.43, 86.61), or above
+        # the PCEN variant's if that is adopted first
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
+                    "contrast ±0.3, dropout 0.3, weights averaged over 2 epochs",
+                    ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3},
+                                                      "train": {"ema_epochs": 2.0}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -420,6 +431,17 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, PCEN channel",
                     ("envsound", merge(ENV_SILENT_DROPPED, with_pcen(ENV_SILENT_DROPPED["input"]["features"])))),
+        # 2026-12-08 (thirteenth session): the preset keeping a moving average of its weights (train.ema_epochs 4: a
+        # time constant of a tenth of its 40 epochs) instead of the weights of its last step. A run keeps the last
+        # epoch's model, one noisy draw from where the weights wander on 320 training clips: the same recipe's seeds
+        # differ by 2.5 points on a fold (fold 1: 85.0-87.5), and an average of the weights over the last epochs is a
+        # flatter, steadier point (Polyak averaging; SWA, Izmailov et al. 2018). Scored as the preset was (warps.py
+        # --patch-weights sound, --validation-part fold). The rule, fixed before the runs: seeds 1 and 2 only if seed 0
+        # beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is above the preset's 91.50 % (90.75,
+        # 91.75, 92.00)
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, weights averaged "
+                    "over 4 epochs", ("envsound", merge(ENV_SILENT_DROPPED, {"train": {"ema_epochs": 4.0}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

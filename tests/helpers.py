@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -45,3 +46,21 @@ def esc_subset(folder: Path, per_class_and_fold: int = 2, *, folds: str = "12345
                 groups.append(row["group"])
             kept.append({**row, "filename": str(ESC10 / row["filename"])})
     return _write(kept, folder / "esc-subset.csv")
+
+
+# `python -c` of a `stasc` whose every training step takes 0.5 s more, so a test can kill it mid-run on any machine
+KILLABLE_TRAINING = textwrap.dedent(
+    """
+    import sys, time
+    from stasc.training.module import SceneClassifier
+    step = SceneClassifier.training_step
+
+    def slow_step(self, batch, batch_idx):
+        time.sleep(0.5)  # stands in for a long real epoch, so the kill lands mid-run on any machine
+        return step(self, batch, batch_idx)
+
+    SceneClassifier.training_step = slow_step
+    from stasc.cli import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)

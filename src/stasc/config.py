@@ -192,6 +192,9 @@ class TrainConfig(Section):
     # 'sound' scores with), so a patch that is mostly padding teaches its label mostly through its sound.
     # "keep": every patch, each weighing the same
     silent_patches: Literal["keep", "drop", "weight"] = "keep"
+    # not in the paper: the model kept (selected, checkpointed, scored, exported) is an exponential moving average of
+    # the weights over about this many epochs (its time constant; training/averaging.py); null: the weights as trained
+    ema_epochs: PositiveFloat | None = None
 
     @model_validator(mode="after")
     def _selection_needs_clips(self) -> TrainConfig:

@@ -73,6 +73,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         adamw = re.search(r"AdamW (0\.\d+)", name)
         assert (config.train.optimizer, config.train.weight_decay) == (
             ("adamw", float(adamw[1])) if adamw else ("adam", 5e-4)), name
+        averaged = re.search(r"weights averaged over (\d+) epochs", name)
+        assert config.train.ema_epochs == (float(averaged[1]) if averaged else None), name
         if "full width" in name:
             assert config.model.width_multiplier == 1.0, name
         if "temporal mean" in name:

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ESC10, FSDD, TINY, esc_subset, fsdd_subset
+from helpers import ESC10, FSDD, KILLABLE_TRAINING, TINY, esc_subset, fsdd_subset
 from stasc import checkpoint
 from stasc.cli import main
 from stasc.config import ConfigError, load_experiment, parse_assignments
@@ -136,6 +135,7 @@ def test_same_seed_same_folds_and_same_weights(tmp_path: Path) -> None:
         ("model.pooling=max", "model.pooling: got 'max', expected one of"),
         ("input.patch_width=0", "input.patch_width: input should be greater than 0, got 0"),
         ("train.optimizer=sgd", "train.optimizer: input should be 'adam' or 'adamw', got 'sgd'"),
+        ("train.ema_epochs=0", "train.ema_epochs: input should be greater than 0, got 0"),
     ],
 )
 def test_bad_config_exits_2_and_names_the_key(tmp_path: Path, override: str, match: str,
@@ -206,23 +206,6 @@ def test_every_preset_loads_and_the_paper_presets_match_the_paper_table() -> Non
     assert [s.kind for s in load_experiment("cqt-mfcc").input.features] == ["cqt", "mfcc"]
     assert load_experiment("quick", parse_assignments(["train.max_epochs=1"])).train.max_epochs == 1
     assert load_experiment("quick").model.head == "linear"  # not the paper's FC-ReLU, which zeroes most logits
-
-
-KILLABLE_TRAINING = textwrap.dedent(
-    """
-    import sys, time
-    from stasc.training.module import SceneClassifier
-    step = SceneClassifier.training_step
-
-    def slow_step(self, batch, batch_idx):
-        time.sleep(0.5)  # stands in for a long real epoch, so the kill lands mid-run on any machine
-        return step(self, batch, batch_idx)
-
-    SceneClassifier.training_step = slow_step
-    from stasc.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
 
 
 @pytest.mark.slow

@@ -1,0 +1,88 @@
+"""Weight averaging (``train.ema_epochs``): the model kept, scored and read back is the moving average of the weights,
+and ``--resume`` carries the average on instead of starting it again."""
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import FSDD, KILLABLE_TRAINING, TINY, esc_subset, fsdd_subset
+from stasc.cli import main
+from stasc.inference import Predictor
+from stasc.models import build_model
+from stasc.runs import RunDir
+from stasc.training.averaging import ema_decay
+
+
+def test_the_decay_gives_the_average_a_time_constant_of_the_epochs_asked_for() -> None:
+    decay = ema_decay(2.0, 50)
+    assert 1 / (1 - decay) == pytest.approx(100)  # 2 epochs of 50 steps
+    assert decay ** 100 == pytest.approx(np.exp(-1), rel=0.01)  # the last 2 epochs hold 63 % of the weight
+    assert ema_decay(0.5, 1) == 0.0  # under one step: the weights as trained
+    with pytest.raises(ValueError, match="epochs > 0 and steps_per_epoch > 0, got 1.0 and 0"):
+        ema_decay(1.0, 0)
+
+
+def _raw(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_the_cv_scores_the_moving_average_and_predict_reads_it_back(tmp_path: Path) -> None:
+    data = esc_subset(tmp_path, 1, folds="12")
+    assert main(["train", "--data", str(data), "--preset", "envsound", "--cache", str(tmp_path / "cache"),
+                 "--out", str(tmp_path / "run"), "--fold", "1", "--no-progress", "--set", "train.max_epochs=2",
+                 "--set", "train.batch_size=8", "--set", "model.width_multiplier=0.0625", "--set", "model.members=1",
+                 "--set", "train.precision=32-true", "--set", "train.ema_epochs=1"]) == 0
+    split = RunDir(tmp_path / "run").split("fold-1")
+    raw = _raw(split.last)
+    # updated after every optimiser step, from the first
+    assert int(raw["averaging_state"]["n_averaged"]) == raw["global_step"] > 2
+    averaged, trained = raw["state_dict"], raw["current_model_state"]
+    assert any(not torch.equal(averaged[k], trained[k]) for k in averaged if k.startswith("model."))
+
+    scored = {r["filename"]: r for r in csv.DictReader(split.predictions.open())}
+    predictor = Predictor.from_checkpoint(split.last)  # `envsound` keeps the last epoch
+    as_trained = build_model(predictor.config.model)
+    as_trained.load_state_dict({k.removeprefix("model."): v for k, v in trained.items() if k.startswith("model.")})
+    trained_predictor = Predictor(predictor.config, predictor.classes, predictor.normalizers, as_trained)
+    apart = 0.0
+    for name, row in scored.items():
+        expected = [float(row[c]) for c in predictor.classes]
+        np.testing.assert_allclose(predictor.predict_file(name, window_seconds=10.0).probabilities, expected,
+                                   atol=1e-4)
+        apart = max(apart, float(np.abs(trained_predictor.predict_file(name, window_seconds=10.0).probabilities
+                                        - expected).max()))
+    assert apart > 1e-3  # the weights as trained would have scored otherwise
+
+
+@pytest.mark.slow
+def test_a_resumed_run_carries_its_moving_average_on(tmp_path: Path) -> None:
+    # restarted at the resume, the average would count only the steps after it
+    data = fsdd_subset(tmp_path, 3)
+    args = ["train", "--data", str(data), "--audio-root", str(FSDD / "recordings"), "--preset", "sample",
+            "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5",
+            "--no-progress", *TINY, "--set", "train.max_epochs=3", "--set", "train.ema_epochs=1"]
+    split = RunDir(tmp_path / "run").split("fold-0")
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if split.last.is_file():
+            break  # one epoch done
+        if proc.poll() is not None:
+            pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not split.result.exists(), "the kill must land mid-run"
+    before = _raw(split.last)
+    assert main([*args, "--resume"]) == 0
+    after = _raw(split.last)
+    assert after["epoch"] == 2 and after["global_step"] > before["global_step"]
+    assert int(after["averaging_state"]["n_averaged"]) == after["global_step"]
