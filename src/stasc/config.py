@@ -106,6 +106,11 @@ class AugmentConfig(Section):
       ``filter_points - 2`` random rows between) and interpolated linearly over the rows: another
       microphone, distance or room colours the same source differently; features whose rows are
       frequencies in dB only (log-mel, CQT), not cepstra.
+    - ``noise_snr_db``: ``[low, high]``: add stationary noise to each patch at a signal-to-noise ratio drawn in
+      ``[low, high]`` dB, the noise of the patch's own long-term spectrum (each row's mean power over the patch), so
+      its quiet frames rise to a floor and its loud ones barely move: the same source recorded with a noisier
+      microphone, in a noisier place or from further away. Rows in dB per frequency band only (log-mel, CQT; a
+      stacked PCEN channel is left as it is).
     - ``freq_masks`` bands of 0..``freq_max_width`` rows and ``time_masks`` spans of
       0..``time_max_width`` frames set to the training mean (SpecAugment, Park et al. 2019).
 
@@ -121,6 +126,7 @@ class AugmentConfig(Section):
     time_stretch: Annotated[float, Field(ge=0, lt=1)] = 0.0
     filter_db: NonNegativeFloat = 0.0
     filter_points: Annotated[StrictInt, Field(ge=2)] = 4
+    noise_snr_db: tuple[float, float] | None = None
     freq_masks: NonNegativeInt = 0
     freq_max_width: NonNegativeInt = 8
     time_masks: NonNegativeInt = 0
@@ -129,8 +135,16 @@ class AugmentConfig(Section):
     @property
     def enabled(self) -> bool:
         return (self.time_shift > 0 or self.contrast > 0 or self.gain_db > 0 or self.freq_warp > 0
-                or self.time_stretch > 0 or self.filter_db > 0 or (self.freq_masks > 0 and self.freq_max_width > 0)
+                or self.time_stretch > 0 or self.filter_db > 0 or self.noise_snr_db is not None
+                or (self.freq_masks > 0 and self.freq_max_width > 0)
                 or (self.time_masks > 0 and self.time_max_width > 0))
+
+    @model_validator(mode="after")
+    def _noise_range_ordered(self) -> AugmentConfig:
+        if self.noise_snr_db is not None and self.noise_snr_db[0] > self.noise_snr_db[1]:
+            raise ValueError(f"augment.noise_snr_db is [low, high] dB; got low {self.noise_snr_db[0]} above high "
+                             f"{self.noise_snr_db[1]}")
+        return self
 
 
 class TrainConfig(Section):
@@ -238,15 +252,19 @@ class ExperimentConfig(Section):
         if self.augment.filter_db > 0 and cepstral:
             raise ValueError(f"augment.filter_db gives frequency rows their own gains; {', '.join(cepstral)} rows are "
                              "cepstral coefficients (use logmel or cqt features, or filter_db 0)")
+        if self.augment.noise_snr_db is not None and cepstral:
+            raise ValueError(f"augment.noise_snr_db adds noise to frequency rows in dB; {', '.join(cepstral)} rows are "
+                             "cepstral coefficients (use logmel or cqt features, or leave noise_snr_db unset)")
         if any(f != 1.0 for f in self.model.test_time_warps) and cepstral:
             raise ValueError(f"model.test_time_warps stretch frequency rows; {', '.join(cepstral)} rows are cepstral "
                              "coefficients (use logmel or cqt features, or test_time_warps [1.0])")
         level_free = [spec.kind for spec in self.input.features if spec.rows_are_frequencies and not spec.rows_in_db]
-        for key, value in (("gain_db", self.augment.gain_db), ("filter_db", self.augment.filter_db)):
-            if value > 0 and len(level_free) == len(self.input.features):
+        for key, on in (("gain_db", self.augment.gain_db > 0), ("filter_db", self.augment.filter_db > 0),
+                        ("noise_snr_db", self.augment.noise_snr_db is not None)):
+            if on and len(level_free) == len(self.input.features):
                 raise ValueError(f"augment.{key} changes levels in dB; {', '.join(level_free)} rows divide each band's "
                                  f"level out, so it would leave every input as it is (stack a logmel or cqt feature, "
-                                 f"or set {key} 0)")
+                                 f"or turn {key} off)")
         first = self.input.features[0]
         if first.rows_are_frequencies and first.rows_in_db:
             return self

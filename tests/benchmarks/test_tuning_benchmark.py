@@ -73,6 +73,8 @@ def test_each_variant_is_the_recipe_its_name_says_whatever_the_preset_says_now(
         adamw = re.search(r"AdamW (0\.\d+)", name)
         assert (config.train.optimizer, config.train.weight_decay) == (
             ("adamw", float(adamw[1])) if adamw else ("adam", 5e-4)), name
+        noise = re.search(r"noise floor at (\d+)-(\d+) dB SNR", name)
+        assert config.augment.noise_snr_db == ((float(noise[1]), float(noise[2])) if noise else None), name
         averaged = re.search(r"weights averaged over (\d+) epochs", name)
         assert config.train.ema_epochs == (float(averaged[1]) if averaged else None), name
         if "full width" in name:

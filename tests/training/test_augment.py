@@ -1,5 +1,5 @@
-"""Augmentation of training patches (time shift, contrast, gain, equaliser, frequency warp, time stretch, frequency/time
-masks): what each does, how much, reproducibly from the seed, and only in training steps."""
+"""Augmentation of training patches (time shift, contrast, noise floor, gain, equaliser, frequency warp, time stretch,
+frequency/time masks): what each does, how much, reproducibly from the seed, and only in training steps."""
 
 import logging
 import re
@@ -19,6 +19,7 @@ from stasc.training.augment import (
     filter_patches,
     gain_patches,
     mask_patches,
+    noise_patches,
     shift_patches,
     stretch_patches,
     warp_patches,
@@ -201,6 +202,64 @@ def test_the_equaliser_adds_its_own_piecewise_linear_curve_to_each_patch_in_db_o
     assert ((flat - patches)[:, 0, :, 0].diff(dim=1).diff(dim=1).abs() < 1e-4).all()  # two knots: a tilt
 
 
+def test_the_noise_floor_adds_the_power_of_a_patchs_own_spectrum_at_the_drawn_snr_to_a_real_recording() -> None:
+    import soundfile as sf
+
+    from helpers import ESC10
+    from stasc.features import compute
+    from stasc.features.registry import parse_feature
+
+    # a dog's bark in its first 0.6 s, then the digital silence ESC pads its short sources with
+    audio, rate = sf.read(ESC10 / "audio" / "1-110389-A.ogg", dtype="float32", always_2d=True)
+    db = compute(parse_feature({"kind": "logmel", "sample_rate": rate, "n_fft": 2048, "hop_length": 1024,
+                                "n_mels": 64}), audio.T, rate)[0][:, :128]  # H, W in dB
+    # clamped: a constant row (no sound above 20 kHz)
+    mean, std = db.mean(1, keepdim=True), db.std(1, keepdim=True).clamp_min(1e-2)
+    patches = ((db - mean) / std)[None, None].repeat(3, 1, 1, 1)  # B, C, H, W as the normaliser gives them
+    directions = (1 / std)[None]  # C, H, 1: per dB of each band
+    out = noise_patches(patches, snr_db=(10.0, 10.0), directions=directions, rng=np.random.default_rng(0))
+    noisy = out * std + mean  # back to dB
+
+    def mean_power(rows: torch.Tensor) -> torch.Tensor:
+        return (10 ** (rows.double() / 10)).mean(-1)
+
+    # each row's mean power grows by exactly the noise's: 10 dB under it
+    torch.testing.assert_close(mean_power(noisy[0, 0]), mean_power(db) * 1.1, rtol=1e-4, atol=0)
+    assert (noisy[0, 0] >= db - 1e-4).all()  # noise only adds power
+    floor = 10 * torch.log10(mean_power(db) * 0.1).float()[:, None]  # each row's noise level, in dB
+    loud = db > floor + 20
+    silent = db < floor - 20
+    assert loud.any() and silent.any()
+    assert (noisy[0, 0] - db)[loud].abs().max() < 0.05  # the bark barely moves
+    torch.testing.assert_close(noisy[0, 0][silent], floor.expand_as(db)[silent], atol=0.05, rtol=0)  # silence: floor
+    # a draw per patch, reproducible, and rows that are not dB (a PCEN channel: direction 0) left as they are
+    drawn = noise_patches(patches, snr_db=(0.0, 30.0), directions=directions, rng=np.random.default_rng(1))
+    assert not torch.equal(drawn[0], drawn[1]) and not torch.equal(drawn[1], drawn[2])
+    assert torch.equal(drawn, noise_patches(patches, snr_db=(0.0, 30.0), directions=directions,
+                                            rng=np.random.default_rng(1)))
+    two = torch.cat([patches, patches], 1)  # B, 2, H, W: the log-mel and a stand-in for a PCEN channel
+    both = noise_patches(two, snr_db=(10.0, 10.0), directions=torch.cat([directions, torch.zeros_like(directions)]),
+                         rng=np.random.default_rng(0))
+    assert torch.equal(both[:, 1], two[:, 1])
+    torch.testing.assert_close(both[:, :1], out)
+
+
+def test_the_noise_floor_needs_frequency_rows_in_db_and_an_ordered_range() -> None:
+    assert AugmentConfig(noise_snr_db=(10, 30)).enabled
+    assert load_experiment("sample", {"augment": {"noise_snr_db": [10, 30]}}).augment.noise_snr_db == (10.0, 30.0)
+    with pytest.raises(ConfigError, match=r"noise_snr_db is \[low, high\] dB; got low 30.0 above high 10.0"):
+        load_experiment("sample", {"augment": {"noise_snr_db": [30, 10]}})
+    with pytest.raises(ConfigError, match=r"noise_snr_db adds noise to frequency rows in dB; mfcc rows are cepstral"):
+        load_experiment("mfcc", {"augment": {"noise_snr_db": [10, 30]}})
+    pcen = {"kind": "pcen", "sample_rate": 8000, "n_fft": 256, "hop_length": 64, "n_mels": 40}
+    with pytest.raises(ConfigError, match=r"augment.noise_snr_db changes levels in dB; pcen rows divide each band"):
+        load_experiment("sample", {"input": {"features": [pcen]}, "augment": {"noise_snr_db": [10, 30],
+                                                                             "filter_db": 0}})
+    with pytest.raises(ValueError, match=r"noise_snr_db needs the front end's band directions"):
+        augment(torch.zeros(2, 1, 8, 8), AugmentConfig(noise_snr_db=(10, 30)), gain_directions=torch.zeros(0),
+                rng=np.random.default_rng(0))
+
+
 def test_band_directions_are_one_db_of_each_band_as_the_network_sees_it() -> None:
     config = ExperimentConfig.parse({
         "input": {"features": [{"kind": "logmel", "n_mels": 20, "n_fft": 1024, "hop_length": 512}],
@@ -246,8 +305,8 @@ def test_augment_applies_what_is_on_in_order_and_nothing_when_off() -> None:
     off = AugmentConfig()
     assert not off.enabled
     assert torch.equal(augment(patches, off, gain_directions=directions, rng=np.random.default_rng(0)), patches)
-    on = AugmentConfig(time_shift=3, contrast=0.2, gain_db=2.0, filter_db=3.0, freq_warp=0.1, time_stretch=0.1,
-                       freq_masks=1, time_masks=1)
+    on = AugmentConfig(time_shift=3, contrast=0.2, noise_snr_db=(10, 30), gain_db=2.0, filter_db=3.0, freq_warp=0.1,
+                       time_stretch=0.1, freq_masks=1, time_masks=1)
     a = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
     b = augment(patches, on, gain_directions=directions, band_directions=directions, rng=np.random.default_rng(5))
     assert torch.equal(a, b) and a.shape == patches.shape
@@ -312,13 +371,14 @@ def test_stasc_train_with_every_augmentation_on_and_a_clear_error_for_warping_ce
               "--fold", "0", "--k", "5", "--no-progress", *TINY]
     augmentations = ["augment.time_shift=8", "augment.contrast=0.3", "augment.gain_db=6", "augment.filter_db=6",
                      "augment.freq_warp=0.15", "augment.time_stretch=0.1", "augment.freq_masks=2",
-                     "augment.time_masks=2"]
+                     "augment.time_masks=2", "augment.noise_snr_db=[10,30]"]
     run = tmp_path / "run"
     sets = [arg for setting in augmentations for arg in ("--set", setting)]
     assert main(["train", "--preset", "sample", "--out", str(run), *common, *sets]) == 0
     trained = load_experiment(RunDir(run).config).augment
     assert (trained.time_shift, trained.contrast, trained.gain_db, trained.filter_db, trained.freq_warp,
-            trained.time_stretch, trained.freq_masks, trained.time_masks) == (8, 0.3, 6.0, 6.0, 0.15, 0.1, 2, 2)
+            trained.time_stretch, trained.freq_masks, trained.time_masks, trained.noise_snr_db) == (
+        8, 0.3, 6.0, 6.0, 0.15, 0.1, 2, 2, (10.0, 30.0))
     assert RunDir(run).split("fold-0").finished
     capsys.readouterr()
     assert main(["train", "--preset", "mfcc", "--out", str(tmp_path / "mfcc"), *common,

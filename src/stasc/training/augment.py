@@ -1,5 +1,5 @@
-"""Augmentation of training patches (not in the paper, off in its presets): random time shift, contrast, gain, a
-random equaliser (FilterAugment, Nam et al. 2022), frequency warping (vocal tract length perturbation,
+"""Augmentation of training patches (not in the paper, off in its presets): random time shift, contrast, a noise
+floor, gain, a random equaliser (FilterAugment, Nam et al. 2022), frequency warping (vocal tract length perturbation,
 Jaitly & Hinton 2013), time stretching (tempo perturbation, as SpecAugment's time warp and Ko et al.
 2015's speed perturbation) and frequency/time masking (SpecAugment, Park et al. 2019).
 Mixup is :mod:`stasc.training.mixup`.
@@ -67,6 +67,23 @@ def contrast_patches(patches: Tensor, *, max_change: float, rng: np.random.Gener
     return patches * _to_device(factors, patches).to(patches.dtype)[:, None, None, None]
 
 
+def noise_patches(patches: Tensor, *, snr_db: tuple[float, float], directions: Tensor,
+                  rng: np.random.Generator) -> Tensor:
+    """Add to each patch stationary noise of its own long-term spectrum (each row's mean power over its frames) at a
+    signal-to-noise ratio drawn uniformly in ``snr_db`` per patch: every row's power becomes ``p + mean(p) · 10^(-snr /
+    10)``, so its quiet frames rise to the floor and its loud ones barely move. ``directions (C, H, 1)`` is how a
+    network input row moves per dB of its band (:meth:`FrontEnd.band_directions`); rows where it is 0 (not dB: PCEN)
+    are left as they are."""
+    snr = torch.from_numpy(rng.uniform(*snr_db, size=patches.shape[0]).astype(np.float32))
+    snr = _to_device(snr, patches)[:, None, None, None]
+    per_db = directions.to(patches.device, torch.float32)[None]  # 1, C, H, 1
+    banded = per_db != 0
+    nepers = patches.float() / torch.where(banded, per_db, 1.0) * (np.log(10.0) / 10)  # dB as natural log of power
+    floor = torch.logsumexp(nepers, dim=3, keepdim=True) - np.log(patches.shape[3]) - snr * (np.log(10.0) / 10)
+    noisy = torch.logaddexp(nepers, floor.expand_as(nepers)) * (10 / np.log(10.0)) * per_db
+    return torch.where(banded, noisy, patches.float()).to(patches.dtype)
+
+
 def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.random.Generator) -> Tensor:
     """Add ``g · directions`` to each patch, ``g`` uniform in ``[-max_db, max_db]`` dB per patch;
     ``directions (C, H, 1)`` is how a network input moves per dB (:meth:`FrontEnd.gain_directions`)."""
@@ -129,14 +146,18 @@ def stretch_patches(patches: Tensor, *, max_stretch: float, rng: np.random.Gener
 
 def augment(patches: Tensor, config: AugmentConfig, *, gain_directions: Tensor, rng: np.random.Generator,
             band_directions: Tensor | None = None) -> Tensor:
-    """Every augmentation ``config`` turns on, in the order shift → contrast → gain → equaliser → warp → stretch → masks
-    (a mask stays at the mean). ``band_directions`` is needed when the equaliser is on."""
+    """Every augmentation ``config`` turns on, in the order shift → contrast → noise → gain → equaliser → warp → stretch
+    → masks (a mask stays at the mean). ``band_directions`` is needed when the noise or the equaliser is on."""
     if patches.ndim != 4:
         raise ValueError(f"expected patches (B, C, H, W), got shape {tuple(patches.shape)}")
     if config.time_shift > 0:
         patches = shift_patches(patches, max_shift=config.time_shift, rng=rng)
     if config.contrast > 0:  # before the gain and equaliser, whose offsets it would scale too
         patches = contrast_patches(patches, max_change=config.contrast, rng=rng)
+    if config.noise_snr_db is not None:  # in the room, before the microphone's gain and colouring
+        if band_directions is None:
+            raise ValueError("augment.noise_snr_db needs the front end's band directions")
+        patches = noise_patches(patches, snr_db=config.noise_snr_db, directions=band_directions, rng=rng)
     if config.gain_db > 0:
         patches = gain_patches(patches, max_db=config.gain_db, directions=gain_directions, rng=rng)
     if config.filter_db > 0:

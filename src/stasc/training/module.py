@@ -50,8 +50,8 @@ class SceneClassifier(L.LightningModule):
         self.band_directions: Tensor | None
         self.register_buffer("gain_directions", front_end.gain_directions() if augment_config.gain_db else None,
                              persistent=False)
-        self.register_buffer("band_directions", front_end.band_directions() if augment_config.filter_db else None,
-                             persistent=False)
+        banded = augment_config.filter_db > 0 or augment_config.noise_snr_db is not None
+        self.register_buffer("band_directions", front_end.band_directions() if banded else None, persistent=False)
         self._rng = np.random.default_rng(self.config.train.seed)
         self._probs: list[Tensor] = []
         self._clips: list[Tensor] = []
