@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FSDD = SHARED_DATA / "fsdd"
@@ -64,3 +71,18 @@ KILLABLE_TRAINING = textwrap.dedent(
     sys.exit(main(sys.argv[1:]))
     """
 )
+
+
+def train_until_killed(args: list[str], ready: Callable[[], bool], *, timeout_seconds: float = 300) -> None:
+    """Run ``stasc ARGS`` (slowed down) in a child process and kill it (SIGKILL, no clean-up) once ``ready()``."""
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if ready():
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)

@@ -2,17 +2,13 @@
 and ``--resume`` carries the average on instead of starting it again."""
 
 import csv
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import FSDD, KILLABLE_TRAINING, TINY, esc_subset, fsdd_subset
+from helpers import FSDD, TINY, esc_subset, fsdd_subset, train_until_killed
 from stasc.cli import main
 from stasc.inference import Predictor
 from stasc.models import build_model
@@ -69,17 +65,7 @@ def test_a_resumed_run_carries_its_moving_average_on(tmp_path: Path) -> None:
             "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache"), "--fold", "0", "--k", "5",
             "--no-progress", *TINY, "--set", "train.max_epochs=3", "--set", "train.ema_epochs=1"]
     split = RunDir(tmp_path / "run").split("fold-0")
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if split.last.is_file():
-            break  # one epoch done
-        if proc.poll() is not None:
-            pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    train_until_killed(args, split.last.is_file)  # killed once one epoch is done
     assert not split.result.exists(), "the kill must land mid-run"
     before = _raw(split.last)
     assert main([*args, "--resume"]) == 0

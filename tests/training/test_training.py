@@ -3,10 +3,8 @@ history, DDP, bad configs, predictions."""
 
 import csv
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ESC10, FSDD, KILLABLE_TRAINING, TINY, esc_subset, fsdd_subset
+from helpers import ESC10, FSDD, TINY, esc_subset, fsdd_subset, train_until_killed
 from stasc import checkpoint
 from stasc.cli import main
 from stasc.config import ConfigError, load_experiment, parse_assignments
@@ -214,17 +212,8 @@ def test_a_resume_after_a_kill_continues_and_keeps_every_epoch_in_the_history(tm
     data = fsdd_subset(tmp_path, 3)
     args = train_args(data, tmp_path / "run", tmp_path / "cache", "--set", "train.max_epochs=5")
     split = RunDir(tmp_path / "run").split("fold-0")
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_TRAINING, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if split.last.is_file() and checkpoint.load_data(split.last).get("epoch", 0) >= 1:
-            break  # two epochs done (epochs count from 0)
-        if proc.poll() is not None:
-            pytest.fail(f"training ended before the kill: {proc.communicate()[1].decode()[-2000:]}")
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    # killed once two epochs are done (epochs count from 0)
+    train_until_killed(args, lambda: split.last.is_file() and checkpoint.load_data(split.last).get("epoch", 0) >= 1)
     assert not split.result.exists(), "the kill must land mid-run"
     assert main([*args, "--resume"]) == 0
     rows = list(csv.DictReader(split.metrics.open()))
