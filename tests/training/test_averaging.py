@@ -25,6 +25,35 @@ def test_the_decay_gives_the_average_a_time_constant_of_the_epochs_asked_for() -
         ema_decay(1.0, 0)
 
 
+def test_the_average_is_torchs_ema_of_every_step_at_the_decay_of_the_trainers_own_epoch(tmp_path: Path) -> None:
+    import lightning as L
+    from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from stasc.training.averaging import MovingAverage
+
+    class Snapshots(Callback):  # the weights as trained after every optimiser step
+        def __init__(self) -> None:
+            self.taken: list[dict[str, torch.Tensor]] = []
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+            self.taken.append({k: v.detach().clone() for k, v in pl_module.state_dict().items()})
+
+    average, snapshots = MovingAverage(epochs=1.5), Snapshots()
+    # BoringModel's 64 batches of one sample; the trainer trains a quarter of them an epoch
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=0.25, limit_val_batches=0, callbacks=[snapshots, average],
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)
+    trainer.fit(BoringModel())
+    assert trainer.num_training_batches == 16 and average.decay == ema_decay(1.5, 16) == 1 - 1 / 24
+    expected = dict(snapshots.taken[0])
+    for step in snapshots.taken[1:]:
+        expected = {k: average.decay * expected[k] + (1 - average.decay) * step[k] for k in expected}
+    assert len(snapshots.taken) == 32
+    for name, value in trainer.lightning_module.state_dict().items():  # the average, copied in at the end
+        torch.testing.assert_close(value, expected[name])
+
+
 def _raw(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 

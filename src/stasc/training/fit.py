@@ -35,7 +35,7 @@ from stasc.extraction import extract_missing, feature_caches
 from stasc.features.frontend import FrontEnd
 from stasc.runs import SplitDir
 from stasc.training import distributed
-from stasc.training.averaging import weight_averaging
+from stasc.training.averaging import MovingAverage
 from stasc.training.console import EpochProgress, quiet_lightning
 from stasc.training.data import PatchDataset, fit_normalizers
 from stasc.training.history import HistoryCSVLogger, drop_epochs_from
@@ -115,12 +115,6 @@ def _trainer_options(config: ExperimentConfig) -> dict[str, Any]:
     if train.limit_train_batches < 1:
         options["limit_train_batches"] = train.limit_train_batches
     return options
-
-
-def _steps_per_epoch(loader: DataLoader[Any], config: ExperimentConfig) -> int:
-    """The optimiser steps of one epoch, as Lightning counts them under ``train.limit_train_batches``."""
-    limit = config.train.limit_train_batches
-    return len(loader) if limit >= 1 else max(1, int(len(loader) * limit))
 
 
 def _loader(dataset: PatchDataset, config: ExperimentConfig, *, train: bool) -> DataLoader[Any]:
@@ -206,9 +200,8 @@ def fit(
     ]
     if selecting:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=config.train.patience))
-    fit_loader = _loader(sets["fit"], config, train=True)
-    if (averaging := weight_averaging(config.train.ema_epochs, _steps_per_epoch(fit_loader, config))) is not None:
-        callbacks.append(averaging)
+    if config.train.ema_epochs is not None:
+        callbacks.append(MovingAverage(config.train.ema_epochs))
     resume_from = split_dir.last if resume and split_dir.last.is_file() else None
     if resume_from is not None:
         drop_epochs_from(split_dir.metrics, int(load_data(resume_from).get("epoch", 0)) + 1)
@@ -220,7 +213,7 @@ def fit(
             enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
             log_every_n_steps=max(1, min(50, len(sets["fit"]) // config.train.batch_size)),
         )
-        trainer.fit(module, fit_loader,
+        trainer.fit(module, _loader(sets["fit"], config, train=True),
                     _loader(sets["selection"], config, train=False) if selecting else None,
                     ckpt_path=resume_from, weights_only=True)
         selected = split_dir.best if split_dir.best.is_file() else split_dir.last
