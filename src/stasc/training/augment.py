@@ -78,10 +78,11 @@ def noise_patches(patches: Tensor, *, snr_db: tuple[float, float], directions: T
     snr = _to_device(snr, patches)[:, None, None, None]
     per_db = directions.to(patches.device, torch.float32)[None]  # 1, C, H, 1
     banded = per_db != 0
-    nepers = patches.float() / torch.where(banded, per_db, 1.0) * (np.log(10.0) / 10)  # dB as natural log of power
+    values = patches.float()
+    nepers = values / torch.where(banded, per_db, 1.0) * (np.log(10.0) / 10)  # dB as the natural log of power
     floor = torch.logsumexp(nepers, dim=3, keepdim=True) - np.log(patches.shape[3]) - snr * (np.log(10.0) / 10)
-    noisy = torch.logaddexp(nepers, floor.expand_as(nepers)) * (10 / np.log(10.0)) * per_db
-    return torch.where(banded, noisy, patches.float()).to(patches.dtype)
+    noisy = torch.logaddexp(nepers, floor) * (10 / np.log(10.0)) * per_db  # B, C, H, W (the floor broadcast over W)
+    return torch.where(banded, noisy, values).to(patches.dtype)
 
 
 def gain_patches(patches: Tensor, *, max_db: float, directions: Tensor, rng: np.random.Generator) -> Tensor:
